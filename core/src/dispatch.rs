@@ -1,0 +1,193 @@
+//! Extensions and the dispatch table built from them.
+
+use std::fmt;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use crate::{OpDecl, OpState};
+
+/// A dense entry id: the index of the entry in its [`DispatchTable`].
+pub type OpId = u32;
+
+type StateInit = Arc<dyn Fn(&mut OpState) + Send + Sync>;
+
+/// A named set of ops and the state they need. Usually declared with
+/// [`extension!`](crate::extension); a host picks the extensions it wants.
+///
+/// ```
+/// use opkit::{Extension, op};
+///
+/// /// Says hello.
+/// #[op(sync)]
+/// fn op_hello(greeting: &opkit::OpState) -> String {
+///     greeting.borrow::<String>().cloned().unwrap_or_default()
+/// }
+///
+/// let ext = Extension::new("hello", op_hello::DECLS.iter().copied())
+///     .with_state(|state| {
+///         state.put(String::from("hi"));
+///     });
+/// assert_eq!(ext.name(), "hello");
+/// assert_eq!(ext.decls()[0].entry, "op_hello_sync");
+/// ```
+#[derive(Clone)]
+pub struct Extension {
+    name: &'static str,
+    decls: Vec<OpDecl>,
+    state_init: Vec<StateInit>,
+}
+
+impl Extension {
+    pub fn new(name: &'static str, decls: impl IntoIterator<Item = OpDecl>) -> Self {
+        Self {
+            name,
+            decls: decls.into_iter().collect(),
+            state_init: Vec::new(),
+        }
+    }
+
+    /// Adds a state setup, run on the `OpState` of every runtime built with this
+    /// extension.
+    pub fn with_state(mut self, init: impl Fn(&mut OpState) + Send + Sync + 'static) -> Self {
+        self.state_init.push(Arc::new(init));
+        self
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    pub fn decls(&self) -> &[OpDecl] {
+        &self.decls
+    }
+}
+
+impl fmt::Debug for Extension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Extension")
+            .field("name", &self.name)
+            .field("decls", &self.decls)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One entry of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct TableEntry {
+    pub id: OpId,
+    pub decl: OpDecl,
+    pub extension: &'static str,
+}
+
+/// Two extensions register the same entry name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationError {
+    pub entry: &'static str,
+    pub first: &'static str,
+    pub second: &'static str,
+}
+
+impl fmt::Display for RegistrationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.first == self.second {
+            write!(
+                f,
+                "extension `{}` registers `{}` twice",
+                self.first, self.entry
+            )
+        } else {
+            write!(
+                f,
+                "`{}` is registered by both extension `{}` and extension `{}`",
+                self.entry, self.first, self.second
+            )
+        }
+    }
+}
+
+impl std::error::Error for RegistrationError {}
+
+/// Every entry of a set of extensions, by dense id and by name.
+///
+/// A table is immutable once built and can be shared (`Arc`) by many runtimes, e.g.
+/// one per server session.
+pub struct DispatchTable {
+    entries: Vec<TableEntry>,
+    by_name: FxHashMap<&'static str, OpId>,
+    state_init: Vec<StateInit>,
+}
+
+impl DispatchTable {
+    /// Builds the table, with opkit's built-in ops (`op_close`, `op_resources`) first.
+    pub fn new(extensions: impl IntoIterator<Item = Extension>) -> Result<Self, RegistrationError> {
+        let mut table = Self {
+            entries: Vec::new(),
+            by_name: FxHashMap::default(),
+            state_init: Vec::new(),
+        };
+        for ext in std::iter::once(crate::builtin::extension()).chain(extensions) {
+            for decl in ext.decls {
+                table.insert(ext.name, decl)?;
+            }
+            table.state_init.extend(ext.state_init);
+        }
+        Ok(table)
+    }
+
+    fn insert(&mut self, extension: &'static str, decl: OpDecl) -> Result<(), RegistrationError> {
+        let id = OpId::try_from(self.entries.len()).unwrap_or(OpId::MAX);
+        if let Some(&existing) = self.by_name.get(decl.entry) {
+            return Err(RegistrationError {
+                entry: decl.entry,
+                first: self.entries[existing as usize].extension,
+                second: extension,
+            });
+        }
+        self.by_name.insert(decl.entry, id);
+        self.entries.push(TableEntry {
+            id,
+            decl,
+            extension,
+        });
+        Ok(())
+    }
+
+    /// The id of an entry name, e.g. `"op_stat_async"`.
+    #[inline]
+    pub fn id(&self, entry: &str) -> Option<OpId> {
+        self.by_name.get(entry).copied()
+    }
+
+    #[inline]
+    pub fn get(&self, id: OpId) -> Option<&TableEntry> {
+        self.entries.get(id as usize)
+    }
+
+    pub fn entries(&self) -> &[TableEntry] {
+        &self.entries
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Runs every extension's state setup on a new runtime's state.
+    pub(crate) fn init_state(&self, state: &mut OpState) {
+        for init in &self.state_init {
+            init(state);
+        }
+    }
+}
+
+impl fmt::Debug for DispatchTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.entries.iter().map(|e| e.decl.entry))
+            .finish()
+    }
+}

@@ -1,0 +1,68 @@
+//! opkit: write a host function once as an ordinary Rust `fn`, and call it by name or
+//! id, inline or on tokio's blocking pool, with JSON arguments.
+//!
+//! ```
+//! use opkit::{Extension, Runtime, op};
+//!
+//! /// Greets someone.
+//! #[op]
+//! fn op_greet(name: &str, excited: Option<bool>) -> String {
+//!     let mark = if excited.unwrap_or(false) { "!" } else { "." };
+//!     format!("hello, {name}{mark}")
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let rt = Runtime::new([Extension::new("greet", op_greet::DECLS.iter().copied())]).unwrap();
+//! let out = rt.call_sync("op_greet_sync", br#"["ada"]"#, &mut []).unwrap();
+//! assert_eq!(out, br#""hello, ada.""#);
+//! let out = rt.call_async("op_greet_async", br#"{"name": "ada", "excited": true}"#, vec![]).await;
+//! assert_eq!(out.result.unwrap(), br#""hello, ada!""#);
+//! # }
+//! ```
+
+// Lets `#[op]` expansions inside this crate name `::opkit` as user crates do.
+extern crate self as opkit;
+
+mod args;
+mod builtin;
+mod decl;
+mod dispatch;
+mod error;
+mod resources;
+mod runtime;
+mod state;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use builtin::{ResourceInfo, op_close, op_resources};
+pub use decl::{
+    AsyncCall, AsyncFn, Handler, OpDecl, OpFuture, OpMeta, OpMode, OpOutput, ParamKindMeta,
+    ParamMeta, SyncCall, SyncFn,
+};
+pub use dispatch::{DispatchTable, Extension, OpId, RegistrationError, TableEntry};
+pub use error::{ErrorClass, OpError, errno_name};
+pub use opkit_macros::{extension, op};
+pub use resources::{Resource, ResourceId, ResourceTable};
+pub use runtime::{Completion, OpRef, Runtime};
+pub use state::OpState;
+
+/// A resource an op returns: the runtime adds it to the caller's table and answers
+/// with its rid.
+///
+/// ```
+/// use opkit::{NewResource, Resource, op};
+///
+/// struct Counter(u64);
+/// impl Resource for Counter {}
+///
+/// /// Makes a counter and returns its rid.
+/// #[op]
+/// fn op_counter_new(start: u64) -> NewResource<Counter> {
+///     NewResource(Counter(start))
+/// }
+/// ```
+#[derive(Debug)]
+pub struct NewResource<T: Resource>(pub T);

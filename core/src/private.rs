@@ -1,0 +1,290 @@
+//! What `#[op]` expansions call. Not a public API: generated code reaches it as
+//! `::opkit::__private`, so an op crate depends on `opkit` alone.
+//!
+//! The logic shared by every op lives here rather than in each expansion, which keeps
+//! the generated code per op to argument plumbing and one call of the body.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use futures_util::future::select_all;
+
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+pub use crate::args::{ArgSlots, decode as decode_args, required};
+pub use crate::decl::{
+    AsyncCall, Handler, OpDecl, OpFuture, OpMeta, OpMode, OpOutput, ParamKindMeta, ParamMeta,
+    SyncCall,
+};
+pub use crate::{ErrorClass, NewResource, OpError, OpState, Resource, ResourceId};
+pub use serde::{Serialize as SerializeTrait, de::DeserializeOwned};
+pub use tokio_util::sync::CancellationToken as Cancel;
+
+/// Serializes an op's result into `out`.
+#[inline]
+pub fn write_json<T: Serialize + ?Sized>(
+    meta: &'static OpMeta,
+    out: &mut Vec<u8>,
+    value: &T,
+) -> Result<(), OpError> {
+    serde_json::to_writer(&mut *out, value).map_err(|err| {
+        OpError::new(
+            ErrorClass::InvalidData,
+            format!("cannot serialize the result: {err}"),
+        )
+        .with_op(meta.name)
+    })
+}
+
+/// Turns an op body's error into an `OpError` that names the op.
+#[cold]
+pub fn op_error<E: Into<OpError>>(meta: &'static OpMeta, err: E) -> OpError {
+    err.into().with_op(meta.name)
+}
+
+/// Adds a returned resource to the table and writes its rid.
+pub fn write_resource<T: Resource>(
+    meta: &'static OpMeta,
+    state: &RefCell<OpState>,
+    out: &mut Vec<u8>,
+    resource: NewResource<T>,
+) -> Result<(), OpError> {
+    let rid = state
+        .borrow_mut()
+        .resource_table
+        .add(resource.0)
+        .map_err(|err| err.with_op(meta.name))?;
+    write_json(meta, out, &rid)
+}
+
+/// Runs a sync body, turning a panic into a `Panic` error.
+#[inline]
+pub fn catch_sync<R>(meta: &'static OpMeta, body: impl FnOnce() -> R) -> Result<R, OpError> {
+    catch_unwind(AssertUnwindSafe(body)).map_err(|payload| panic_error(meta, &*payload))
+}
+
+#[cold]
+fn panic_error(meta: &'static OpMeta, payload: &(dyn Any + Send)) -> OpError {
+    let text = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a non-string payload");
+    OpError::new(ErrorClass::Panic, format!("the op panicked: {text}")).with_op(meta.name)
+}
+
+/// The `#[state] &T` of a sync entry.
+#[inline]
+pub fn state_ref<'s, T: 'static>(
+    meta: &'static OpMeta,
+    state: &'s OpState,
+) -> Result<&'s T, OpError> {
+    state
+        .borrow::<T>()
+        .ok_or_else(|| OpState::missing::<T>().with_op(meta.name))
+}
+
+/// The `#[state] &mut T` of a sync entry.
+#[inline]
+pub fn state_mut<'s, T: 'static>(
+    meta: &'static OpMeta,
+    state: &'s mut OpState,
+) -> Result<&'s mut T, OpError> {
+    state
+        .borrow_mut::<T>()
+        .ok_or_else(|| OpState::missing::<T>().with_op(meta.name))
+}
+
+/// The `#[state] &T` of an async entry: a clone, so no borrow of `OpState` is held
+/// while the body runs.
+#[inline]
+pub fn state_clone<T: Clone + 'static>(
+    meta: &'static OpMeta,
+    state: &RefCell<OpState>,
+) -> Result<T, OpError> {
+    state_ref::<T>(meta, &state.borrow()).cloned()
+}
+
+/// A `#[resource]` parameter: the rid's resource if it is a `T`.
+pub fn resource<T: Resource>(
+    meta: &'static OpMeta,
+    state: &RefCell<OpState>,
+    param: &'static str,
+    rid: ResourceId,
+) -> Result<Arc<T>, OpError> {
+    state
+        .borrow()
+        .resource_table
+        .get::<T>(rid)
+        .map_err(|err| err.context(format_args!("argument '{param}'")).with_op(meta.name))
+}
+
+/// A `#[resource]` parameter of an async entry, with the token that closing the rid
+/// cancels.
+pub fn resource_cancel<T: Resource>(
+    meta: &'static OpMeta,
+    state: &RefCell<OpState>,
+    param: &'static str,
+    rid: ResourceId,
+) -> Result<(Arc<T>, CancellationToken), OpError> {
+    state
+        .borrow()
+        .resource_table
+        .get_with_cancel::<T>(rid)
+        .map_err(|err| err.context(format_args!("argument '{param}'")).with_op(meta.name))
+}
+
+/// Moves the byte buffers of the `#[buffer]` parameters out of the call, or fails
+/// naming the first missing one (taking none then, so the caller gets all back).
+#[inline]
+pub fn take_bufs<const N: usize>(
+    meta: &'static OpMeta,
+    bufs: &mut [Vec<u8>],
+    names: [&'static str; N],
+) -> Result<[Vec<u8>; N], OpError> {
+    if bufs.len() < N {
+        return Err(missing_buf(meta, bufs.len(), names[bufs.len()..].first().copied(), N));
+    }
+    Ok(std::array::from_fn(|index| std::mem::take(&mut bufs[index])))
+}
+
+#[cold]
+fn missing_buf(meta: &'static OpMeta, given: usize, name: Option<&str>, wanted: usize) -> OpError {
+    OpError::type_error(format!(
+        "missing buffer '{}': expected {wanted} byte buffer{}, got {given}",
+        name.unwrap_or("?"),
+        if wanted == 1 { "" } else { "s" },
+    ))
+    .with_op(meta.name)
+}
+
+/// Hands a `#[buffer]` parameter back to the caller after the body ran.
+#[inline]
+pub fn put_buf(bufs: &mut [Vec<u8>], index: usize, buf: Vec<u8>) {
+    if let Some(slot) = bufs.get_mut(index) {
+        *slot = buf;
+    }
+}
+
+/// The async entry of a plain `fn` op: runs `body` on tokio's blocking pool and, back
+/// on the host thread, `finish` turns its return value into JSON (adding a returned
+/// resource to the table there, since the table is not `Send`). `body` also hands back
+/// the call's byte buffers.
+///
+/// The blocking task is spawned now, not on first poll, so the work starts when the
+/// call is made even if the host polls later.
+pub fn spawn_blocking_op<R, B>(
+    meta: &'static OpMeta,
+    state: &Rc<RefCell<OpState>>,
+    cancel: Vec<CancellationToken>,
+    body: B,
+    finish: Finish<R>,
+) -> Result<OpFuture, OpError>
+where
+    R: Send + 'static,
+    B: FnOnce() -> (R, Vec<Vec<u8>>) + Send + 'static,
+{
+    let handle = tokio::runtime::Handle::try_current().map_err(|_| {
+        OpError::generic("async entries need a tokio runtime on the calling thread")
+            .with_op(meta.name)
+    })?;
+    let task = handle.spawn_blocking(body);
+    let state = state.clone();
+    let future = async move {
+        match task.await {
+            Ok((ret, bufs)) => OpOutput {
+                result: finish_output(ret, &state, finish),
+                bufs,
+            },
+            Err(err) => OpOutput {
+                result: Err(match err.try_into_panic() {
+                    Ok(payload) => panic_error(meta, &*payload),
+                    Err(_) => interrupted(meta),
+                }),
+                bufs: Vec::new(),
+            },
+        }
+    };
+    Ok(cancellable(meta, cancel, future))
+}
+
+/// Turns a body's return value into the JSON result: the generated `__finish` of an op.
+pub type Finish<R> = fn(R, &RefCell<OpState>, &mut Vec<u8>) -> Result<(), OpError>;
+
+/// The entry of an `async fn` op: polls the body's future on the host thread, turning
+/// a panic into a `Panic` error.
+pub fn spawn_async_op<R, Fut>(
+    meta: &'static OpMeta,
+    state: &Rc<RefCell<OpState>>,
+    cancel: Vec<CancellationToken>,
+    body: Fut,
+    finish: Finish<R>,
+) -> Result<OpFuture, OpError>
+where
+    R: 'static,
+    Fut: Future<Output = (R, Vec<Vec<u8>>)> + 'static,
+{
+    let state = state.clone();
+    let future = async move {
+        match AssertUnwindSafe(body).catch_unwind().await {
+            Ok((ret, bufs)) => OpOutput {
+                result: finish_output(ret, &state, finish),
+                bufs,
+            },
+            Err(payload) => OpOutput {
+                result: Err(panic_error(meta, &*payload)),
+                bufs: Vec::new(),
+            },
+        }
+    };
+    Ok(cancellable(meta, cancel, future))
+}
+
+fn finish_output<R>(ret: R, state: &RefCell<OpState>, finish: Finish<R>) -> Result<Vec<u8>, OpError> {
+    let mut out = Vec::new();
+    finish(ret, state, &mut out)?;
+    Ok(out)
+}
+
+/// Wraps `future` so that closing any of the op's resources ends it with
+/// `Interrupted`; the future is dropped then, releasing what it holds.
+fn cancellable(
+    meta: &'static OpMeta,
+    cancel: Vec<CancellationToken>,
+    future: impl Future<Output = OpOutput> + 'static,
+) -> OpFuture {
+    if cancel.is_empty() {
+        return Box::pin(future);
+    }
+    Box::pin(async move {
+        let closed = select_all(cancel.iter().map(|token| Box::pin(token.cancelled())));
+        tokio::select! {
+            biased;
+            _ = closed => OpOutput { result: Err(interrupted(meta)), bufs: Vec::new() },
+            output = future => output,
+        }
+    })
+}
+
+#[cold]
+fn interrupted(meta: &'static OpMeta) -> OpError {
+    OpError::new(
+        ErrorClass::Interrupted,
+        "the resource was closed while the op was pending",
+    )
+    .with_op(meta.name)
+}
+
+/// Compile-time checks that expansions span at the user's types, so that an error
+/// points at the parameter or return type that is wrong.
+pub const fn assert_send<T: Send>() {}
+pub const fn assert_clone_send<T: Clone + Send + 'static>() {}
+pub const fn assert_serialize<T: Serialize + ?Sized>() {}
+pub const fn assert_deserialize<T: DeserializeOwned>() {}
+pub const fn assert_resource<T: Resource>() {}

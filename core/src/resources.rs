@@ -1,0 +1,227 @@
+//! `ResourceTable`: host objects a guest holds by rid.
+
+use std::any::{Any, type_name};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::OpError;
+
+/// A resource id as the guest sees it. Rids are handed out in increasing order and
+/// never reused within one table, so a stale rid can never reach a newer resource.
+pub type ResourceId = u32;
+
+/// A host object that a guest holds by rid: an open file, a socket, a listener.
+///
+/// Resources are `Send + Sync` so that the blocking async entry of an op can lend one
+/// to its body on a `spawn_blocking` thread.
+pub trait Resource: Any + Send + Sync {
+    /// The name `op_resources` reports, e.g. `"fsFile"`.
+    fn name(&self) -> Cow<'_, str> {
+        let full = type_name::<Self>();
+        Cow::Borrowed(full.rsplit("::").next().unwrap_or(full))
+    }
+
+    /// Called once when the guest closes the rid. Ops still holding the resource keep it
+    /// alive until they finish; this hook is where a resource shuts itself down early.
+    fn close(self: Arc<Self>) {}
+}
+
+struct Entry {
+    resource: Arc<dyn Resource>,
+    cancel: CancellationToken,
+}
+
+/// The resources of one runtime.
+///
+/// ```
+/// use std::sync::Arc;
+/// use opkit::{Resource, ResourceTable};
+///
+/// struct Counter(u32);
+/// impl Resource for Counter {}
+///
+/// let mut table = ResourceTable::default();
+/// let rid = table.add(Counter(7)).unwrap();
+/// assert_eq!(table.get::<Counter>(rid).unwrap().0, 7);
+/// table.close(rid).unwrap();
+/// assert!(table.get::<Counter>(rid).is_err());
+/// ```
+#[derive(Default)]
+pub struct ResourceTable {
+    entries: BTreeMap<ResourceId, Entry>,
+    next_rid: ResourceId,
+}
+
+impl ResourceTable {
+    /// Adds a resource and returns its new rid.
+    pub fn add<T: Resource>(&mut self, resource: T) -> Result<ResourceId, OpError> {
+        self.add_arc(Arc::new(resource))
+    }
+
+    /// Adds a shared resource and returns its new rid.
+    pub fn add_arc<T: Resource>(&mut self, resource: Arc<T>) -> Result<ResourceId, OpError> {
+        let rid = self.next_rid;
+        self.next_rid = rid
+            .checked_add(1)
+            .ok_or_else(|| OpError::generic("resource ids of this runtime are exhausted"))?;
+        let entry = Entry {
+            resource,
+            cancel: CancellationToken::new(),
+        };
+        self.entries.insert(rid, entry);
+        Ok(rid)
+    }
+
+    pub fn has(&self, rid: ResourceId) -> bool {
+        self.entries.contains_key(&rid)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The resource behind `rid`, if it is a `T`.
+    pub fn get<T: Resource>(&self, rid: ResourceId) -> Result<Arc<T>, OpError> {
+        let entry = self.entry(rid)?;
+        downcast(rid, entry.resource.clone())
+    }
+
+    /// The resource behind `rid` and the token that `close` cancels.
+    pub fn get_with_cancel<T: Resource>(
+        &self,
+        rid: ResourceId,
+    ) -> Result<(Arc<T>, CancellationToken), OpError> {
+        let entry = self.entry(rid)?;
+        Ok((downcast(rid, entry.resource.clone())?, entry.cancel.clone()))
+    }
+
+    /// The resource behind `rid`, whatever its type.
+    pub fn get_any(&self, rid: ResourceId) -> Result<Arc<dyn Resource>, OpError> {
+        Ok(self.entry(rid)?.resource.clone())
+    }
+
+    /// Removes the resource from the table without closing it: ownership moves to the
+    /// caller. Pending ops on it keep running.
+    pub fn take<T: Resource>(&mut self, rid: ResourceId) -> Result<Arc<T>, OpError> {
+        let entry = self.entry(rid)?;
+        let resource = downcast(rid, entry.resource.clone())?;
+        self.entries.remove(&rid);
+        Ok(resource)
+    }
+
+    /// Removes the resource, wakes every pending op on it with `Interrupted`, and calls
+    /// its [`Resource::close`] hook.
+    pub fn close(&mut self, rid: ResourceId) -> Result<(), OpError> {
+        let entry = self
+            .entries
+            .remove(&rid)
+            .ok_or_else(|| not_open(rid))?;
+        entry.cancel.cancel();
+        entry.resource.close();
+        Ok(())
+    }
+
+    /// Closes every resource, in rid order.
+    pub fn close_all(&mut self) {
+        for (_, entry) in std::mem::take(&mut self.entries) {
+            entry.cancel.cancel();
+            entry.resource.close();
+        }
+    }
+
+    /// `(rid, name)` of every open resource, in rid order.
+    pub fn names(&self) -> impl Iterator<Item = (ResourceId, Cow<'_, str>)> {
+        self.entries
+            .iter()
+            .map(|(rid, entry)| (*rid, entry.resource.name()))
+    }
+
+    fn entry(&self, rid: ResourceId) -> Result<&Entry, OpError> {
+        self.entries.get(&rid).ok_or_else(|| not_open(rid))
+    }
+}
+
+impl Drop for ResourceTable {
+    fn drop(&mut self) {
+        self.close_all();
+    }
+}
+
+fn not_open(rid: ResourceId) -> OpError {
+    OpError::bad_resource(format!("rid {rid} is not open"))
+}
+
+fn downcast<T: Resource>(rid: ResourceId, resource: Arc<dyn Resource>) -> Result<Arc<T>, OpError> {
+    let actual = resource.name().into_owned();
+    let any: Arc<dyn Any + Send + Sync> = resource;
+    any.downcast::<T>().map_err(|_| {
+        let wanted = type_name::<T>();
+        let wanted = wanted.rsplit("::").next().unwrap_or(wanted);
+        OpError::bad_resource(format!("rid {rid} is a {actual}, not a {wanted}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorClass;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    struct File(&'static str);
+    impl Resource for File {}
+
+    struct Socket(Arc<AtomicBool>);
+    impl Resource for Socket {
+        fn name(&self) -> Cow<'_, str> {
+            "socket".into()
+        }
+        fn close(self: Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn rids_are_monotonic_and_never_reused() {
+        let mut table = ResourceTable::default();
+        let a = table.add(File("a")).unwrap();
+        table.close(a).unwrap();
+        let b = table.add(File("b")).unwrap();
+        assert!(b > a);
+        assert_eq!(table.get::<File>(b).unwrap().0, "b");
+        let err = table.get::<File>(a).err().unwrap();
+        assert_eq!(err.class(), ErrorClass::BadResource);
+        assert_eq!(err.message(), "rid 0 is not open");
+    }
+
+    #[test]
+    fn wrong_type_is_bad_resource_naming_both_types() {
+        let mut table = ResourceTable::default();
+        let closed = Arc::new(AtomicBool::new(false));
+        let rid = table.add(Socket(closed.clone())).unwrap();
+        let err = table.get::<File>(rid).err().unwrap();
+        assert_eq!(err.message(), "rid 0 is a socket, not a File");
+        let (_, cancel) = table.get_with_cancel::<Socket>(rid).unwrap();
+        table.close(rid).unwrap();
+        assert!(closed.load(Ordering::SeqCst));
+        assert!(cancel.is_cancelled());
+        assert_eq!(table.close(rid).unwrap_err().class(), ErrorClass::BadResource);
+    }
+
+    #[test]
+    fn take_removes_without_closing() {
+        let mut table = ResourceTable::default();
+        let closed = Arc::new(AtomicBool::new(false));
+        let rid = table.add(Socket(closed.clone())).unwrap();
+        assert!(table.take::<File>(rid).is_err());
+        assert!(table.take::<Socket>(rid).is_ok());
+        assert!(!closed.load(Ordering::SeqCst));
+        assert!(table.is_empty());
+    }
+}

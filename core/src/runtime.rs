@@ -1,0 +1,254 @@
+//! `Runtime`: one guest's state and the loop that drives its async ops.
+
+use std::cell::RefCell;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_util::stream::{FuturesUnordered, Stream};
+
+use crate::decl::{AsyncCall, Handler, OpOutput, SyncCall};
+use crate::dispatch::{DispatchTable, OpId, RegistrationError, TableEntry};
+use crate::{Extension, OpError, OpState};
+
+/// Names an entry: by dense id (an index) or by name (one hash lookup).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpRef<'a> {
+    Id(OpId),
+    Name(&'a str),
+}
+
+impl From<OpId> for OpRef<'_> {
+    fn from(id: OpId) -> Self {
+        Self::Id(id)
+    }
+}
+
+impl<'a> From<&'a str> for OpRef<'a> {
+    fn from(name: &'a str) -> Self {
+        Self::Name(name)
+    }
+}
+
+/// A finished async call, as the event loop yields it.
+#[derive(Debug)]
+pub struct Completion {
+    /// The id the host gave the call in [`Runtime::submit`].
+    pub promise_id: u64,
+    /// The JSON result, or the error.
+    pub result: Result<Vec<u8>, OpError>,
+    /// The byte buffers of the call, handed back.
+    pub bufs: Vec<Vec<u8>>,
+}
+
+type PendingFuture = Pin<Box<dyn Future<Output = Completion>>>;
+
+/// One guest's view of the ops: its own `OpState` and resources, a shared dispatch
+/// table, and the async calls in flight.
+///
+/// A runtime is driven on one thread (a current-thread tokio runtime or a `LocalSet`):
+/// sync entries run inline, async entries return futures that this thread polls.
+///
+/// ```
+/// use opkit::{Extension, Runtime, op};
+///
+/// /// Adds two numbers.
+/// #[op]
+/// fn op_add(a: i64, b: i64) -> i64 {
+///     a + b
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let rt = Runtime::new([Extension::new("math", op_add::DECLS.iter().copied())]).unwrap();
+/// assert_eq!(rt.call_sync("op_add_sync", b"[1, 2]", &mut []).unwrap(), b"3");
+/// let named = rt.call_async("op_add_async", br#"{"a": 1, "b": 2}"#, Vec::new()).await;
+/// assert_eq!(named.result.unwrap(), b"3");
+/// # }
+/// ```
+pub struct Runtime {
+    table: Arc<DispatchTable>,
+    state: Rc<RefCell<OpState>>,
+    pending: FuturesUnordered<PendingFuture>,
+}
+
+impl Runtime {
+    /// A runtime with its own table, built from `extensions`.
+    pub fn new(extensions: impl IntoIterator<Item = Extension>) -> Result<Self, RegistrationError> {
+        Ok(Self::with_table(Arc::new(DispatchTable::new(extensions)?)))
+    }
+
+    /// A runtime on a shared table, with fresh state set up by the table's extensions.
+    pub fn with_table(table: Arc<DispatchTable>) -> Self {
+        let mut state = OpState::default();
+        table.init_state(&mut state);
+        Self {
+            table,
+            state: Rc::new(RefCell::new(state)),
+            pending: FuturesUnordered::new(),
+        }
+    }
+
+    pub fn table(&self) -> &Arc<DispatchTable> {
+        &self.table
+    }
+
+    pub fn state(&self) -> &Rc<RefCell<OpState>> {
+        &self.state
+    }
+
+    /// The id of an entry name, resolved once so that later calls are an index.
+    pub fn op_id(&self, entry: &str) -> Option<OpId> {
+        self.table.id(entry)
+    }
+
+    fn entry(&self, op: OpRef<'_>) -> Result<&TableEntry, OpError> {
+        let found = match op {
+            OpRef::Id(id) => self.table.get(id),
+            OpRef::Name(name) => self.table.id(name).and_then(|id| self.table.get(id)),
+        };
+        found.ok_or_else(|| match op {
+            OpRef::Id(id) => OpError::not_found(format!("no op with id {id}")),
+            OpRef::Name(name) => OpError::not_found(format!("unknown op '{name}'")),
+        })
+    }
+
+    /// Calls a sync entry and returns its JSON result.
+    pub fn call_sync<'a>(
+        &self,
+        op: impl Into<OpRef<'a>>,
+        args: &[u8],
+        bufs: &mut [Vec<u8>],
+    ) -> Result<Vec<u8>, OpError> {
+        let mut out = Vec::new();
+        self.call_sync_into(op, args, bufs, &mut out)?;
+        Ok(out)
+    }
+
+    /// Calls a sync entry, appending its JSON result to `out` (a buffer the host
+    /// reuses from call to call).
+    #[inline]
+    pub fn call_sync_into<'a>(
+        &self,
+        op: impl Into<OpRef<'a>>,
+        args: &[u8],
+        bufs: &mut [Vec<u8>],
+        out: &mut Vec<u8>,
+    ) -> Result<(), OpError> {
+        let entry = self.entry(op.into())?;
+        let Handler::Sync(handler) = entry.decl.handler else {
+            return Err(wrong_mode(entry, "call_async"));
+        };
+        handler(&mut SyncCall {
+            state: &self.state,
+            args,
+            bufs,
+            out,
+        })
+    }
+
+    /// Calls an async entry. Argument errors are known at once and come back as a
+    /// ready output; otherwise the returned future runs the op. It must be polled on
+    /// this runtime's thread.
+    pub fn call_async<'a>(
+        &self,
+        op: impl Into<OpRef<'a>>,
+        args: &[u8],
+        mut bufs: Vec<Vec<u8>>,
+    ) -> Pin<Box<dyn Future<Output = OpOutput>>> {
+        let started = self.entry(op.into()).and_then(|entry| {
+            let Handler::Async(handler) = entry.decl.handler else {
+                return Err(wrong_mode(entry, "call_sync"));
+            };
+            handler(AsyncCall {
+                state: &self.state,
+                args,
+                bufs: &mut bufs,
+            })
+        });
+        match started {
+            Ok(future) => future,
+            Err(err) => Box::pin(std::future::ready(OpOutput {
+                result: Err(err),
+                bufs,
+            })),
+        }
+    }
+
+    /// Starts an async call whose completion [`Runtime::completions`] will yield
+    /// under `promise_id`.
+    pub fn submit<'a>(
+        &mut self,
+        promise_id: u64,
+        op: impl Into<OpRef<'a>>,
+        args: &[u8],
+        bufs: Vec<Vec<u8>>,
+    ) {
+        let future = self.call_async(op, args, bufs);
+        self.pending.push(Box::pin(async move {
+            let OpOutput { result, bufs } = future.await;
+            Completion {
+                promise_id,
+                result,
+                bufs,
+            }
+        }));
+    }
+
+    /// How many submitted calls have not completed.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Polls the calls in flight and returns every completion ready now, or
+    /// `Pending` when there are calls but none is ready. With nothing in flight it is
+    /// ready with an empty batch.
+    pub fn poll_completions(&mut self, cx: &mut Context<'_>) -> Poll<Vec<Completion>> {
+        let mut batch = Vec::new();
+        while let Poll::Ready(Some(done)) = Pin::new(&mut self.pending).poll_next(cx) {
+            batch.push(done);
+        }
+        if batch.is_empty() && !self.pending.is_empty() {
+            Poll::Pending
+        } else {
+            Poll::Ready(batch)
+        }
+    }
+
+    /// Waits for the next batch of completions (empty when nothing is in flight).
+    pub async fn completions(&mut self) -> Vec<Completion> {
+        poll_fn(|cx| self.poll_completions(cx)).await
+    }
+
+    /// Drives every call in flight to completion and returns them in the order they
+    /// completed.
+    pub async fn run_until_idle(&mut self) -> Vec<Completion> {
+        let mut all = Vec::new();
+        while self.pending() > 0 {
+            all.extend(self.completions().await);
+        }
+        all
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // Drop the pending futures before the resources they may hold are closed.
+        self.pending.clear();
+        if let Ok(mut state) = self.state.try_borrow_mut() {
+            state.resource_table.close_all();
+        }
+    }
+}
+
+#[cold]
+fn wrong_mode(entry: &TableEntry, use_instead: &str) -> OpError {
+    OpError::type_error(format!(
+        "`{}` is a {} entry; call it with {use_instead}",
+        entry.decl.entry,
+        entry.decl.mode.as_str()
+    ))
+    .with_op(entry.decl.meta.name)
+}

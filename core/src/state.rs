@@ -1,0 +1,55 @@
+//! `OpState`: the per-runtime type map that `#[state]` parameters borrow from.
+
+use std::any::{Any, TypeId, type_name};
+
+use rustc_hash::FxHashMap;
+
+use crate::resources::ResourceTable;
+
+/// Everything a runtime's ops share: one value per type, and the resource table.
+///
+/// ```
+/// let mut state = opkit::OpState::default();
+/// state.put(41_u32);
+/// *state.borrow_mut::<u32>().unwrap() += 1;
+/// assert_eq!(state.borrow::<u32>(), Some(&42));
+/// ```
+#[derive(Default)]
+pub struct OpState {
+    /// The resources this runtime's guest can reach by rid.
+    pub resource_table: ResourceTable,
+    values: FxHashMap<TypeId, Box<dyn Any>>,
+}
+
+impl OpState {
+    /// Stores `value`, replacing and returning any earlier value of its type.
+    pub fn put<T: 'static>(&mut self, value: T) -> Option<T> {
+        let old = self.values.insert(TypeId::of::<T>(), Box::new(value))?;
+        old.downcast().ok().map(|boxed| *boxed)
+    }
+
+    pub fn has<T: 'static>(&self) -> bool {
+        self.values.contains_key(&TypeId::of::<T>())
+    }
+
+    pub fn borrow<T: 'static>(&self) -> Option<&T> {
+        self.values.get(&TypeId::of::<T>())?.downcast_ref()
+    }
+
+    pub fn borrow_mut<T: 'static>(&mut self) -> Option<&mut T> {
+        self.values.get_mut(&TypeId::of::<T>())?.downcast_mut()
+    }
+
+    pub fn take<T: 'static>(&mut self) -> Option<T> {
+        let boxed = self.values.remove(&TypeId::of::<T>())?;
+        boxed.downcast().ok().map(|boxed| *boxed)
+    }
+
+    /// The error an op gets when its `#[state]` type was never put.
+    pub(crate) fn missing<T>() -> crate::OpError {
+        crate::OpError::generic(format!(
+            "no `{}` in OpState; put one in the extension's state setup",
+            type_name::<T>()
+        ))
+    }
+}

@@ -1,0 +1,561 @@
+//! `#[op]`: parse → validate → expand.
+//!
+//! For `#[op] fn op_x(..)` the expansion is, in outline:
+//!
+//! ```text
+//! fn op_x(..) { .. }                      // as written, parameter attributes removed
+//! struct op_x { .. }                      // hidden companion, type namespace only
+//! impl op_x {
+//!     pub const DECLS: &[OpDecl] = [op_x_sync, op_x_async];
+//!     pub const META: &OpMeta = ..;       // names, types, kinds, doc, return type
+//!     fn __decode(args) -> (A, B, ..)     // JSON arguments, shared by both entries
+//!     fn __finish(ret, state, out)        // return value to JSON, shared by both
+//!     fn __sync(call)                     // decode, borrow state, call inline
+//!     fn __async(call)                    // decode, clone state, spawn_blocking
+//! }
+//! ```
+//!
+//! A companion struct (rather than a module) keeps the generated items in the scope of
+//! the function, so every type in the signature resolves exactly as the user wrote it.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Ident, ItemFn, Type};
+
+use crate::attr::parse_options;
+use crate::errors::Errors;
+use crate::model::{BufferKind, Entries, OpSpec, Param, ParamKind, ResourceBy, RetKind};
+use crate::signature::parse_op;
+use crate::validate;
+
+/// The whole pipeline of `#[op]`.
+pub fn expand_op(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let func: ItemFn = match syn::parse2(item.clone()) {
+        Ok(func) => func,
+        Err(_) => {
+            let err = syn::Error::new(
+                Span::call_site(),
+                "`#[op]` applies to a function: `fn` or `async fn`",
+            )
+            .to_compile_error();
+            return quote!(#err #item);
+        }
+    };
+    let mut errors = Errors::default();
+    let options = parse_options(attr, &mut errors);
+    let spec = parse_op(func, options, &mut errors);
+    validate::check(&spec, &mut errors);
+    match errors.into_result() {
+        Ok(()) => expand(&spec),
+        Err(err) => fallback(&spec, err),
+    }
+}
+
+/// On error: the errors, the function unchanged and an empty companion, so that no
+/// "cannot find" error follows the real one.
+fn fallback(spec: &OpSpec, err: syn::Error) -> TokenStream {
+    let errors = err.to_compile_error();
+    let func = &spec.func;
+    let companion = companion(spec);
+    let name = &spec.name;
+    quote! {
+        #errors
+        #func
+        #companion
+        #[allow(dead_code)]
+        impl #name {
+            pub const DECLS: &'static [::opkit::__private::OpDecl] = &[];
+        }
+    }
+}
+
+fn companion(spec: &OpSpec) -> TokenStream {
+    let vis = &spec.func.vis;
+    let name = &spec.name;
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis struct #name {
+            _private: (),
+        }
+    }
+}
+
+fn expand(spec: &OpSpec) -> TokenStream {
+    let func = &spec.func;
+    let name = &spec.name;
+    let companion = companion(spec);
+    let meta = expand_meta(spec);
+    let decode = expand_decode(spec);
+    let finish = expand_finish(spec);
+    let mut decls = Vec::new();
+    let mut entries = Vec::new();
+    if spec.entries.has_sync() {
+        decls.push(expand_decl(spec, "sync", quote!(Sync), quote!(Sync(Self::__sync))));
+        entries.push(expand_sync_entry(spec));
+    }
+    match spec.entries {
+        Entries::SyncAndBlocking | Entries::Blocking => {
+            decls.push(expand_decl(spec, "async", quote!(Blocking), quote!(Async(Self::__async))));
+            entries.push(expand_async_entry(spec, false));
+        }
+        Entries::Async => {
+            decls.push(expand_decl(spec, "async", quote!(Async), quote!(Async(Self::__async))));
+            entries.push(expand_async_entry(spec, true));
+        }
+        Entries::Sync => {}
+    }
+    let assertions = expand_assertions(spec);
+    quote! {
+        #func
+        #companion
+        #[allow(dead_code)]
+        impl #name {
+            /// The dispatch-table entries of this op.
+            pub const DECLS: &'static [::opkit::__private::OpDecl] = &[#(#decls),*];
+            /// What this op is: parameters, return type, doc comment.
+            pub const META: &'static ::opkit::__private::OpMeta = &#meta;
+            #decode
+            #finish
+            #(#entries)*
+        }
+        #assertions
+    }
+}
+
+fn expand_decl(spec: &OpSpec, suffix: &str, mode: TokenStream, handler: TokenStream) -> TokenStream {
+    let entry = format!("{}_{suffix}", spec.name);
+    quote! {
+        ::opkit::__private::OpDecl {
+            entry: #entry,
+            mode: ::opkit::__private::OpMode::#mode,
+            meta: Self::META,
+            handler: ::opkit::__private::Handler::#handler,
+        }
+    }
+}
+
+fn expand_meta(spec: &OpSpec) -> TokenStream {
+    let name = spec.name.to_string();
+    let doc = &spec.doc;
+    let params = spec.params.iter().map(|param| {
+        let name = param.name.to_string();
+        let ty = type_string(&param.ty);
+        let (kind, optional) = match &param.kind {
+            ParamKind::Serde { optional, .. } => (quote!(Serde), *optional),
+            ParamKind::Resource { .. } => (quote!(Resource), false),
+            ParamKind::Buffer(_) => (quote!(Buffer), false),
+            ParamKind::StateRef(_) | ParamKind::StateMut(_) => (quote!(State), false),
+            ParamKind::OpStateRef | ParamKind::OpStateMut | ParamKind::OpStateRc => {
+                (quote!(OpState), false)
+            }
+        };
+        quote! {
+            ::opkit::__private::ParamMeta {
+                name: #name,
+                ty: #ty,
+                kind: ::opkit::__private::ParamKindMeta::#kind,
+                optional: #optional,
+            }
+        }
+    });
+    let ret = spec.ret.ty.as_ref().map_or_else(|| "()".to_owned(), type_string);
+    let permission = match &spec.permission {
+        Some(permission) => quote!(::core::option::Option::Some(#permission)),
+        None => quote!(::core::option::Option::None),
+    };
+    quote! {
+        ::opkit::__private::OpMeta {
+            name: #name,
+            doc: #doc,
+            params: &[#(#params),*],
+            ret: #ret,
+            permission: #permission,
+        }
+    }
+}
+
+/// `__decode`: the JSON arguments into their owned types, shared by both entries.
+fn expand_decode(spec: &OpSpec) -> TokenStream {
+    let mut types = Vec::new();
+    let mut takes = Vec::new();
+    for (index, param) in arguments(spec).enumerate() {
+        let slot = syn::Index::from(index);
+        let (ty, optional) = match &param.kind {
+            ParamKind::Serde {
+                decode, optional, ..
+            } => (decode.to_token_stream(), *optional),
+            _ => (quote!(::opkit::__private::ResourceId), false),
+        };
+        types.push(ty);
+        takes.push(if optional {
+            quote!(::core::option::Option::flatten(__slots.#slot))
+        } else {
+            quote!(::opkit::__private::required(__slots.#slot, Self::META, #index)?)
+        });
+    }
+    quote! {
+        #[inline]
+        fn __decode(
+            __args: &[u8],
+        ) -> ::core::result::Result<(#(#types,)*), ::opkit::__private::OpError> {
+            let __slots: (#(::core::option::Option<#types>,)*) =
+                ::opkit::__private::decode_args(Self::META, __args)?;
+            ::core::result::Result::Ok((#(#takes,)*))
+        }
+    }
+}
+
+/// `__finish`: the body's return value into JSON; a new resource into the table.
+fn expand_finish(spec: &OpSpec) -> TokenStream {
+    let ret = &spec.ret;
+    let ret_ty = ret.ty.as_ref().map_or_else(|| quote!(()), ToTokens::to_token_stream);
+    let unwrap = ret.fallible.then(|| {
+        let span = ret.error.as_ref().map_or(ret.span, Spanned::span);
+        let convert = quote_spanned!(span=> ::opkit::__private::op_error(Self::META, __err));
+        quote! {
+            let __ret = match __ret {
+                ::core::result::Result::Ok(__value) => __value,
+                ::core::result::Result::Err(__err) => return ::core::result::Result::Err(#convert),
+            };
+        }
+    });
+    let write = match &ret.kind {
+        RetKind::Value(ty) => {
+            quote_spanned!(ty.span()=> ::opkit::__private::write_json::<#ty>(Self::META, __out, &__ret))
+        }
+        RetKind::Resource(ty) => quote_spanned! {ty.span()=>
+            ::opkit::__private::write_resource::<#ty>(Self::META, __state, __out, __ret)
+        },
+    };
+    quote! {
+        fn __finish(
+            __ret: #ret_ty,
+            __state: &::core::cell::RefCell<::opkit::__private::OpState>,
+            __out: &mut ::std::vec::Vec<u8>,
+        ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
+            #unwrap
+            #write
+        }
+    }
+}
+
+/// The sync entry: everything is borrowed for the length of the call.
+fn expand_sync_entry(spec: &OpSpec) -> TokenStream {
+    let name = &spec.name;
+    let decoded = decoded_locals(spec);
+    let mut lookups = Vec::new();
+    let mut state_lookups = Vec::new();
+    let mut args = Vec::new();
+    let mut restores = Vec::new();
+    let mut state_borrow = StateBorrow::None;
+    let mut buffer_index = 0usize;
+    for (index, param) in spec.params.iter().enumerate() {
+        let local = local(index);
+        args.push(match &param.kind {
+            ParamKind::Serde { borrowed, .. } => by_ref(&local, *borrowed),
+            ParamKind::Resource { resource, by } => {
+                let param_name = param.name.to_string();
+                lookups.push(quote! {
+                    let #local = ::opkit::__private::resource::<#resource>(Self::META, __c.state, #param_name, #local)?;
+                });
+                match by {
+                    ResourceBy::Ref => quote!(&*#local),
+                    ResourceBy::Arc => quote!(#local),
+                }
+            }
+            ParamKind::Buffer(kind) => {
+                let this = buffer_index;
+                buffer_index += 1;
+                match kind {
+                    BufferKind::Ref => {
+                        restores.push(quote!(::opkit::__private::put_buf(__c.bufs, #this, #local);));
+                        quote!(&#local)
+                    }
+                    BufferKind::Mut => {
+                        restores.push(quote!(::opkit::__private::put_buf(__c.bufs, #this, #local);));
+                        quote!(&mut #local)
+                    }
+                    BufferKind::Owned => quote!(#local),
+                }
+            }
+            ParamKind::StateRef(ty) => {
+                state_borrow = state_borrow.max(StateBorrow::Shared);
+                state_lookups.push(quote! {
+                    let #local = ::opkit::__private::state_ref::<#ty>(Self::META, &__st)?;
+                });
+                quote!(#local)
+            }
+            ParamKind::StateMut(ty) => {
+                state_borrow = StateBorrow::Exclusive;
+                state_lookups.push(quote! {
+                    let #local = ::opkit::__private::state_mut::<#ty>(Self::META, &mut __st)?;
+                });
+                quote!(#local)
+            }
+            ParamKind::OpStateRef => {
+                state_borrow = state_borrow.max(StateBorrow::Shared);
+                quote!(&*__st)
+            }
+            ParamKind::OpStateMut => {
+                state_borrow = StateBorrow::Exclusive;
+                quote!(&mut *__st)
+            }
+            // Rejected by validation for ops with a sync entry.
+            ParamKind::OpStateRc => quote!(::std::rc::Rc::clone(__c.state)),
+        });
+    }
+    let take_bufs = take_bufs(spec);
+    let borrow = match state_borrow {
+        StateBorrow::None => quote!(),
+        StateBorrow::Shared => quote!(let __st = __c.state.borrow();),
+        StateBorrow::Exclusive => quote!(let mut __st = __c.state.borrow_mut();),
+    };
+    quote! {
+        fn __sync(
+            __c: &mut ::opkit::__private::SyncCall<'_>,
+        ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
+            let (#(#decoded,)*) = Self::__decode(__c.args)?;
+            #(#lookups)*
+            #take_bufs
+            let __ret = {
+                #borrow
+                #(#state_lookups)*
+                ::opkit::__private::catch_sync(Self::META, || #name(#(#args),*))?
+            };
+            #(#restores)*
+            Self::__finish(__ret, __c.state, __c.out)
+        }
+    }
+}
+
+/// The async entry: everything the body needs is owned, so that it can move into
+/// `spawn_blocking` (or into the future of an `async fn`).
+fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
+    let name = &spec.name;
+    let decoded = decoded_locals(spec);
+    let mut prepare = Vec::new();
+    let mut cancels = Vec::new();
+    let mut args = Vec::new();
+    let mut returned_bufs = Vec::new();
+    for (index, param) in spec.params.iter().enumerate() {
+        let local = local(index);
+        args.push(match &param.kind {
+            ParamKind::Serde { borrowed, .. } => by_ref(&local, *borrowed),
+            ParamKind::Resource { resource, by } => {
+                let param_name = param.name.to_string();
+                let cancel = format_ident!("__cancel{}", index);
+                prepare.push(quote! {
+                    let (#local, #cancel) = ::opkit::__private::resource_cancel::<#resource>(
+                        Self::META, __c.state, #param_name, #local,
+                    )?;
+                });
+                cancels.push(cancel);
+                match by {
+                    ResourceBy::Ref => quote!(&*#local),
+                    ResourceBy::Arc => quote!(#local),
+                }
+            }
+            ParamKind::Buffer(kind) => match kind {
+                BufferKind::Ref => {
+                    returned_bufs.push(quote!(#local));
+                    quote!(&#local)
+                }
+                BufferKind::Mut => {
+                    returned_bufs.push(quote!(#local));
+                    quote!(&mut #local)
+                }
+                BufferKind::Owned => {
+                    returned_bufs.push(quote!(::std::vec::Vec::new()));
+                    quote!(#local)
+                }
+            },
+            ParamKind::StateRef(ty) => {
+                prepare.push(quote! {
+                    let #local = ::opkit::__private::state_clone::<#ty>(Self::META, __c.state)?;
+                });
+                quote!(&#local)
+            }
+            ParamKind::OpStateRc => {
+                prepare.push(quote!(let #local = ::std::rc::Rc::clone(__c.state);));
+                quote!(#local)
+            }
+            // Rejected by validation for ops with an async entry.
+            ParamKind::StateMut(_) | ParamKind::OpStateRef | ParamKind::OpStateMut => {
+                quote!(::core::unreachable!())
+            }
+        });
+    }
+    let take_bufs = take_bufs(spec);
+    let spawn = if is_async_fn {
+        quote! {
+            ::opkit::__private::spawn_async_op(
+                Self::META,
+                __c.state,
+                ::std::vec![#(#cancels),*],
+                async move {
+                    let __ret = #name(#(#args),*).await;
+                    (__ret, ::std::vec![#(#returned_bufs),*])
+                },
+                Self::__finish,
+            )
+        }
+    } else {
+        quote! {
+            ::opkit::__private::spawn_blocking_op(
+                Self::META,
+                __c.state,
+                ::std::vec![#(#cancels),*],
+                move || {
+                    let __ret = #name(#(#args),*);
+                    (__ret, ::std::vec![#(#returned_bufs),*])
+                },
+                Self::__finish,
+            )
+        }
+    };
+    quote! {
+        fn __async(
+            __c: ::opkit::__private::AsyncCall<'_>,
+        ) -> ::core::result::Result<::opkit::__private::OpFuture, ::opkit::__private::OpError> {
+            let (#(#decoded,)*) = Self::__decode(__c.args)?;
+            #(#prepare)*
+            #take_bufs
+            #spawn
+        }
+    }
+}
+
+/// Compile-time checks spanned at the user's types: what crosses into
+/// `spawn_blocking` must be `Send`, a `#[state] &T` cloned for it `Clone + Send`.
+fn expand_assertions(spec: &OpSpec) -> TokenStream {
+    if !spec.entries.has_blocking() {
+        return quote!();
+    }
+    let mut checks = Vec::new();
+    for param in &spec.params {
+        match &param.kind {
+            ParamKind::Serde { decode, .. } => {
+                let span = param.ty.span();
+                checks.push(quote_spanned!(span=> ::opkit::__private::assert_send::<#decode>();));
+            }
+            ParamKind::StateRef(ty) => {
+                checks.push(
+                    quote_spanned!(ty.span()=> ::opkit::__private::assert_clone_send::<#ty>();),
+                );
+            }
+            ParamKind::Resource { .. }
+            | ParamKind::Buffer(_)
+            | ParamKind::StateMut(_)
+            | ParamKind::OpStateRef
+            | ParamKind::OpStateMut
+            | ParamKind::OpStateRc => {}
+        }
+    }
+    if let Some(ty) = &spec.ret.ty {
+        checks.push(quote_spanned!(ty.span()=> ::opkit::__private::assert_send::<#ty>();));
+    }
+    quote! {
+        const _: fn() = || {
+            #(#checks)*
+        };
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum StateBorrow {
+    None,
+    Shared,
+    Exclusive,
+}
+
+fn arguments(spec: &OpSpec) -> impl Iterator<Item = &Param> {
+    spec.params.iter().filter(|p| p.kind.is_argument())
+}
+
+/// The locals that `__decode`'s tuple is bound to, one per JSON argument.
+fn decoded_locals(spec: &OpSpec) -> Vec<Ident> {
+    spec.params
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.kind.is_argument())
+        .map(|(index, _)| local(index))
+        .collect()
+}
+
+/// `let [__p2, mut __p4] = take_bufs(..)?;` for the `#[buffer]` parameters.
+fn take_bufs(spec: &OpSpec) -> TokenStream {
+    let mut bindings = Vec::new();
+    let mut names = Vec::new();
+    for (index, param) in spec.params.iter().enumerate() {
+        if let ParamKind::Buffer(kind) = &param.kind {
+            let local = local(index);
+            bindings.push(match kind {
+                BufferKind::Mut => quote!(mut #local),
+                BufferKind::Ref | BufferKind::Owned => quote!(#local),
+            });
+            names.push(param.name.to_string());
+        }
+    }
+    if bindings.is_empty() {
+        return quote!();
+    }
+    quote! {
+        let [#(#bindings),*] = ::opkit::__private::take_bufs(Self::META, __c.bufs, [#(#names),*])?;
+    }
+}
+
+fn local(index: usize) -> Ident {
+    format_ident!("__p{}", index)
+}
+
+fn by_ref(local: &Ident, borrowed: bool) -> TokenStream {
+    if borrowed {
+        quote!(&#local)
+    } else {
+        quote!(#local)
+    }
+}
+
+/// A type as a person writes it: `&str`, `Option<Vec<u8>>`, `&mut [u8]`.
+pub fn type_string(ty: &Type) -> String {
+    let raw = ty.to_token_stream().to_string();
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ' ' {
+            let prev = out.chars().last();
+            let next = chars.peek().copied();
+            let glue_prev = matches!(prev, Some('&' | '<' | ':' | '(' | '[' | '\''));
+            let glue_next = matches!(next, Some('<' | '>' | ':' | ',' | ')' | ']' | ';'));
+            if glue_prev || glue_next {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_read_as_written() {
+        for (source, expected) in [
+            ("&str", "&str"),
+            ("& mut [u8]", "&mut [u8]"),
+            ("Option < Vec < u8 > >", "Option<Vec<u8>>"),
+            ("std :: path :: PathBuf", "std::path::PathBuf"),
+            ("Result<(), MyError>", "Result<(), MyError>"),
+            ("[u8; 4]", "[u8; 4]"),
+            ("Rc<RefCell<OpState>>", "Rc<RefCell<OpState>>"),
+            ("&'static str", "&'static str"),
+        ] {
+            let ty: Type = syn::parse_str(source).unwrap();
+            assert_eq!(type_string(&ty), expected, "{source}");
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! The macros of opkit. Use them through the `opkit` crate, which documents them.
+//!
+//! This crate only converts between `proc_macro` and `proc_macro2`; each macro is one
+//! function on `proc_macro2` tokens, unit-testable outside a compiler run.
+
+mod attr;
+mod errors;
+mod expand;
+mod extension;
+mod model;
+mod signature;
+mod validate;
+
+use proc_macro::TokenStream;
+
+/// Turns a function into an op. See the `opkit` crate for the options and the
+/// supported parameter and return kinds.
+#[proc_macro_attribute]
+pub fn op(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand_op(attr.into(), item.into()).into()
+}
+
+/// Declares an extension: `extension!(pub name, ops = [op_a, op_b], state = |state| ..)`.
+#[proc_macro]
+pub fn extension(input: TokenStream) -> TokenStream {
+    extension::expand_extension(input.into()).into()
+}

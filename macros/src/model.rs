@@ -1,0 +1,121 @@
+//! The model of an op that parsing builds and expansion reads.
+//!
+//! Every parameter is sorted once into a [`ParamKind`]; codegen matches the kinds
+//! exhaustively. The original syntax nodes stay in the model for spans.
+
+use proc_macro2::Span;
+use syn::{Ident, ItemFn, LitStr, Type};
+
+/// One `#[op]` function, parsed and classified.
+pub struct OpSpec {
+    /// The function as written, parameter attributes removed; emitted unchanged.
+    pub func: ItemFn,
+    pub name: Ident,
+    pub doc: String,
+    pub entries: Entries,
+    pub permission: Option<LitStr>,
+    pub params: Vec<Param>,
+    pub ret: Ret,
+}
+
+/// Which entries the op has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entries {
+    /// `#[op]` on a `fn`: `op_x_sync` and `op_x_async` (`spawn_blocking`).
+    SyncAndBlocking,
+    /// `#[op(sync)]`.
+    Sync,
+    /// `#[op(async)]` on a `fn`.
+    Blocking,
+    /// `#[op]` on an `async fn`: one entry polled on the host thread.
+    Async,
+}
+
+impl Entries {
+    pub fn has_sync(self) -> bool {
+        matches!(self, Self::SyncAndBlocking | Self::Sync)
+    }
+
+    pub fn has_blocking(self) -> bool {
+        matches!(self, Self::SyncAndBlocking | Self::Blocking)
+    }
+}
+
+pub struct Param {
+    /// The binding as written, for the metadata and messages.
+    pub name: Ident,
+    /// The type as written.
+    pub ty: Type,
+    pub kind: ParamKind,
+}
+
+/// How a parameter gets its value. A closed set: see `signature::classify`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamKind {
+    /// Decoded from the JSON arguments as `decode`; `borrowed` when the body takes a
+    /// reference to it (`&str` decodes a `String` and lends it).
+    Serde {
+        decode: Type,
+        borrowed: bool,
+        optional: bool,
+    },
+    /// A rid in the JSON arguments, looked up as a `T` in the resource table.
+    Resource { resource: Type, by: ResourceBy },
+    /// A byte buffer passed beside the arguments.
+    Buffer(BufferKind),
+    /// `#[state] &T`: borrowed in the sync entry, cloned for an async entry.
+    StateRef(Type),
+    /// `#[state] &mut T`: sync only.
+    StateMut(Type),
+    /// `&OpState`: sync only.
+    OpStateRef,
+    /// `&mut OpState`: sync only.
+    OpStateMut,
+    /// `Rc<RefCell<OpState>>`: `async fn` only.
+    OpStateRc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceBy {
+    /// `#[resource] r: &T`.
+    Ref,
+    /// `#[resource] r: Arc<T>`.
+    Arc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BufferKind {
+    /// `#[buffer] b: &[u8]`.
+    Ref,
+    /// `#[buffer] b: &mut [u8]`: written by the body, handed back to the caller.
+    Mut,
+    /// `#[buffer] b: Vec<u8>`: moved into the body.
+    Owned,
+}
+
+impl ParamKind {
+    /// Whether the guest passes this parameter in the JSON arguments.
+    pub fn is_argument(&self) -> bool {
+        matches!(self, Self::Serde { .. } | Self::Resource { .. })
+    }
+}
+
+/// What the op returns.
+pub struct Ret {
+    /// The return type as written; `None` for `()`.
+    pub ty: Option<Type>,
+    pub kind: RetKind,
+    /// Whether the op returns a `Result` (or an alias such as `io::Result<T>`).
+    pub fallible: bool,
+    /// The error type when it is written out: `E` of `Result<T, E>`.
+    pub error: Option<Type>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RetKind {
+    /// A `Serialize` value (including `()`).
+    Value(Type),
+    /// `NewResource<T>`: added to the table, answered with its rid.
+    Resource(Type),
+}

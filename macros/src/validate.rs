@@ -1,0 +1,107 @@
+//! Rules that need the whole op: what may cross into an async entry, and the shape of
+//! the function itself.
+
+use syn::ItemFn;
+
+use crate::errors::Errors;
+use crate::model::{Entries, OpSpec, ParamKind};
+
+/// Checks the rules that classification alone cannot, recording every violation.
+pub fn check(spec: &OpSpec, errors: &mut Errors) {
+    check_function(&spec.func, errors);
+    let mut mutable_state = None;
+    let mut state_borrows = 0;
+    for param in &spec.params {
+        let ty = &param.ty;
+        match &param.kind {
+            ParamKind::OpStateMut | ParamKind::StateMut(_) => {
+                state_borrows += 1;
+                mutable_state.get_or_insert(ty);
+                let what = if matches!(param.kind, ParamKind::OpStateMut) {
+                    "`&mut OpState`"
+                } else {
+                    "`#[state] &mut T`"
+                };
+                match spec.entries {
+                    Entries::Sync => {}
+                    Entries::Async => errors.push(
+                        ty,
+                        format_args!(
+                            "{what} cannot be held across `.await`; take `Rc<RefCell<OpState>>` and borrow it between awaits"
+                        ),
+                    ),
+                    Entries::SyncAndBlocking | Entries::Blocking => errors.push(
+                        ty,
+                        format_args!(
+                            "{what} cannot cross into `spawn_blocking`; use `#[op(sync)]`, or share the value as `#[state] &Arc<Mutex<T>>`"
+                        ),
+                    ),
+                }
+            }
+            ParamKind::OpStateRef => {
+                state_borrows += 1;
+                match spec.entries {
+                    Entries::Sync => {}
+                    Entries::Async => errors.push(
+                        ty,
+                        "`&OpState` cannot be held across `.await`; take `Rc<RefCell<OpState>>`, or `#[state] &T` for one value",
+                    ),
+                    Entries::SyncAndBlocking | Entries::Blocking => errors.push(
+                        ty,
+                        "`&OpState` cannot cross into `spawn_blocking`; take `#[state] &T` for the values the op needs, or use `#[op(sync)]`",
+                    ),
+                }
+            }
+            ParamKind::StateRef(_) => state_borrows += 1,
+            ParamKind::OpStateRc => {
+                if spec.entries != Entries::Async {
+                    errors.push(
+                        ty,
+                        "`Rc<RefCell<OpState>>` is for `async fn` ops; a `fn` op takes `&OpState` or `&mut OpState` with `#[op(sync)]`",
+                    );
+                }
+            }
+            ParamKind::Serde { .. } | ParamKind::Resource { .. } | ParamKind::Buffer(_) => {}
+        }
+    }
+    if let Some(ty) = mutable_state
+        && state_borrows > 1
+    {
+        errors.push(
+            ty,
+            "a parameter that borrows `OpState` mutably must be the only one that borrows it; take `&mut OpState` and read the other values from it",
+        );
+    }
+    let arguments = spec.params.iter().filter(|p| p.kind.is_argument()).count();
+    if arguments > 12 {
+        errors.push(
+            &spec.func.sig.inputs,
+            "an op takes at most 12 arguments; group them in a struct that derives `Deserialize`",
+        );
+    }
+}
+
+fn check_function(func: &ItemFn, errors: &mut Errors) {
+    let sig = &func.sig;
+    if !sig.generics.params.is_empty() {
+        errors.push(
+            &sig.generics,
+            "an op cannot be generic: its entries are registered as plain function pointers; write one op per type",
+        );
+    }
+    if let Some(where_clause) = &sig.generics.where_clause {
+        errors.push(where_clause, "an op cannot have a `where` clause");
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        errors.push(
+            unsafety,
+            "an op cannot be `unsafe fn`: a guest cannot uphold its contract; keep the `unsafe` block inside the body",
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        errors.push(abi, "an op cannot be `extern`; remove the ABI");
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push(variadic, "an op cannot be variadic");
+    }
+}
