@@ -100,6 +100,21 @@ pub fn decode<S: ArgSlots>(meta: &'static OpMeta, bytes: &[u8]) -> Result<S, OpE
 
 fn explain(meta: &OpMeta, failure: Option<Failure>, err: &serde_json::Error) -> OpError {
     let arg = |index: usize| meta.arguments().nth(index);
+    if err.is_eof() {
+        return OpError::type_error(format!("malformed arguments: {err}"));
+    }
+    if err.is_syntax() {
+        return match failure.and_then(|f| match f {
+            Failure::Value(index) => arg(index),
+            Failure::TooMany(_) | Failure::Name => None,
+        }) {
+            Some(param) => OpError::type_error(format!(
+                "malformed argument '{}' ({}): {err}",
+                param.name, param.ty
+            )),
+            None => OpError::type_error(format!("malformed arguments: {err}")),
+        };
+    }
     match failure {
         Some(Failure::Value(index)) => match arg(index) {
             Some(param) => OpError::type_error(format!(
@@ -116,9 +131,6 @@ fn explain(meta: &OpMeta, failure: Option<Failure>, err: &serde_json::Error) -> 
             if argument_count(meta) == 1 { "" } else { "s" }
         )),
         Some(Failure::Name) => OpError::type_error(strip_position(err)),
-        None if err.is_syntax() || err.is_eof() => {
-            OpError::type_error(format!("malformed arguments: {err}"))
-        }
         None => OpError::type_error(strip_position(err)),
     }
 }

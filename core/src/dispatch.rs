@@ -80,28 +80,38 @@ pub struct TableEntry {
     pub extension: &'static str,
 }
 
-/// Two extensions register the same entry name.
+/// Why a set of extensions cannot make one table.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegistrationError {
-    pub entry: &'static str,
-    pub first: &'static str,
-    pub second: &'static str,
+pub enum RegistrationError {
+    /// Two extensions (or one, twice) register the same entry name.
+    DuplicateEntry {
+        entry: &'static str,
+        first: &'static str,
+        second: &'static str,
+    },
+    /// Two extensions have the same name.
+    DuplicateExtension(&'static str),
 }
 
 impl fmt::Display for RegistrationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.first == self.second {
-            write!(
+        match self {
+            Self::DuplicateEntry {
+                entry,
+                first,
+                second,
+            } if first == second => {
+                write!(f, "extension `{first}` registers `{entry}` twice")
+            }
+            Self::DuplicateEntry {
+                entry,
+                first,
+                second,
+            } => write!(
                 f,
-                "extension `{}` registers `{}` twice",
-                self.first, self.entry
-            )
-        } else {
-            write!(
-                f,
-                "`{}` is registered by both extension `{}` and extension `{}`",
-                self.entry, self.first, self.second
-            )
+                "`{entry}` is registered by both extension `{first}` and extension `{second}`"
+            ),
+            Self::DuplicateExtension(name) => write!(f, "extension `{name}` is added twice"),
         }
     }
 }
@@ -126,7 +136,12 @@ impl DispatchTable {
             by_name: FxHashMap::default(),
             state_init: Vec::new(),
         };
+        let mut names = Vec::new();
         for ext in std::iter::once(crate::builtin::extension()).chain(extensions) {
+            if names.contains(&ext.name) {
+                return Err(RegistrationError::DuplicateExtension(ext.name));
+            }
+            names.push(ext.name);
             for decl in ext.decls {
                 table.insert(ext.name, decl)?;
             }
@@ -138,7 +153,7 @@ impl DispatchTable {
     fn insert(&mut self, extension: &'static str, decl: OpDecl) -> Result<(), RegistrationError> {
         let id = OpId::try_from(self.entries.len()).unwrap_or(OpId::MAX);
         if let Some(&existing) = self.by_name.get(decl.entry) {
-            return Err(RegistrationError {
+            return Err(RegistrationError::DuplicateEntry {
                 entry: decl.entry,
                 first: self.entries[existing as usize].extension,
                 second: extension,

@@ -245,8 +245,13 @@ impl Drop for Runtime {
 
 #[cold]
 fn wrong_mode(entry: &TableEntry, use_instead: &str) -> OpError {
+    let article = if entry.decl.mode == crate::OpMode::Async {
+        "an"
+    } else {
+        "a"
+    };
     OpError::type_error(format!(
-        "`{}` is a {} entry; call it with {use_instead}",
+        "`{}` is {article} {} entry; call it with {use_instead}",
         entry.decl.entry,
         entry.decl.mode.as_str()
     ))
