@@ -305,7 +305,7 @@ mod tests {
         assert_eq!(err.class(), ErrorClass::AddrInUse);
         let err = OpError::from(io::Error::from_raw_os_error(libc::EISDIR));
         assert_eq!(err.class(), ErrorClass::IsADirectory);
-        let err = OpError::from(io::Error::new(io::ErrorKind::Other, "x"));
+        let err = OpError::from(io::Error::other("x"));
         assert_eq!((err.class(), err.code()), (ErrorClass::Generic, None));
     }
 

@@ -118,11 +118,10 @@ pub fn resource<T: Resource>(
     param: &'static str,
     rid: ResourceId,
 ) -> Result<Arc<T>, OpError> {
-    state
-        .borrow()
-        .resource_table
-        .get::<T>(rid)
-        .map_err(|err| err.context(format_args!("argument '{param}'")).with_op(meta.name))
+    state.borrow().resource_table.get::<T>(rid).map_err(|err| {
+        err.context(format_args!("argument '{param}'"))
+            .with_op(meta.name)
+    })
 }
 
 /// A `#[resource]` parameter of an async entry, with the token that closing the rid
@@ -137,7 +136,10 @@ pub fn resource_cancel<T: Resource>(
         .borrow()
         .resource_table
         .get_with_cancel::<T>(rid)
-        .map_err(|err| err.context(format_args!("argument '{param}'")).with_op(meta.name))
+        .map_err(|err| {
+            err.context(format_args!("argument '{param}'"))
+                .with_op(meta.name)
+        })
 }
 
 /// Moves the byte buffers of the `#[buffer]` parameters out of the call, or fails
@@ -149,9 +151,16 @@ pub fn take_bufs<const N: usize>(
     names: [&'static str; N],
 ) -> Result<[Vec<u8>; N], OpError> {
     if bufs.len() < N {
-        return Err(missing_buf(meta, bufs.len(), names[bufs.len()..].first().copied(), N));
+        return Err(missing_buf(
+            meta,
+            bufs.len(),
+            names[bufs.len()..].first().copied(),
+            N,
+        ));
     }
-    Ok(std::array::from_fn(|index| std::mem::take(&mut bufs[index])))
+    Ok(std::array::from_fn(|index| {
+        std::mem::take(&mut bufs[index])
+    }))
 }
 
 #[cold]
@@ -246,7 +255,11 @@ where
     Ok(cancellable(meta, cancel, future))
 }
 
-fn finish_output<R>(ret: R, state: &RefCell<OpState>, finish: Finish<R>) -> Result<Vec<u8>, OpError> {
+fn finish_output<R>(
+    ret: R,
+    state: &RefCell<OpState>,
+    finish: Finish<R>,
+) -> Result<Vec<u8>, OpError> {
     let mut out = Vec::new();
     finish(ret, state, &mut out)?;
     Ok(out)

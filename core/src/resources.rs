@@ -119,10 +119,7 @@ impl ResourceTable {
     /// Removes the resource, wakes every pending op on it with `Interrupted`, and calls
     /// its [`Resource::close`] hook.
     pub fn close(&mut self, rid: ResourceId) -> Result<(), OpError> {
-        let entry = self
-            .entries
-            .remove(&rid)
-            .ok_or_else(|| not_open(rid))?;
+        let entry = self.entries.remove(&rid).ok_or_else(|| not_open(rid))?;
         entry.cancel.cancel();
         entry.resource.close();
         Ok(())
@@ -211,7 +208,10 @@ mod tests {
         table.close(rid).unwrap();
         assert!(closed.load(Ordering::SeqCst));
         assert!(cancel.is_cancelled());
-        assert_eq!(table.close(rid).unwrap_err().class(), ErrorClass::BadResource);
+        assert_eq!(
+            table.close(rid).unwrap_err().class(),
+            ErrorClass::BadResource
+        );
     }
 
     #[test]

@@ -92,16 +92,31 @@ fn expand(spec: &OpSpec) -> TokenStream {
     let mut decls = Vec::new();
     let mut entries = Vec::new();
     if spec.entries.has_sync() {
-        decls.push(expand_decl(spec, "sync", quote!(Sync), quote!(Sync(Self::__sync))));
+        decls.push(expand_decl(
+            spec,
+            "sync",
+            quote!(Sync),
+            quote!(Sync(Self::__sync)),
+        ));
         entries.push(expand_sync_entry(spec));
     }
     match spec.entries {
         Entries::SyncAndBlocking | Entries::Blocking => {
-            decls.push(expand_decl(spec, "async", quote!(Blocking), quote!(Async(Self::__async))));
+            decls.push(expand_decl(
+                spec,
+                "async",
+                quote!(Blocking),
+                quote!(Async(Self::__async)),
+            ));
             entries.push(expand_async_entry(spec, false));
         }
         Entries::Async => {
-            decls.push(expand_decl(spec, "async", quote!(Async), quote!(Async(Self::__async))));
+            decls.push(expand_decl(
+                spec,
+                "async",
+                quote!(Async),
+                quote!(Async(Self::__async)),
+            ));
             entries.push(expand_async_entry(spec, true));
         }
         Entries::Sync => {}
@@ -124,7 +139,12 @@ fn expand(spec: &OpSpec) -> TokenStream {
     }
 }
 
-fn expand_decl(spec: &OpSpec, suffix: &str, mode: TokenStream, handler: TokenStream) -> TokenStream {
+fn expand_decl(
+    spec: &OpSpec,
+    suffix: &str,
+    mode: TokenStream,
+    handler: TokenStream,
+) -> TokenStream {
     let entry = format!("{}_{suffix}", spec.name);
     quote! {
         ::opkit::__private::OpDecl {
@@ -160,7 +180,11 @@ fn expand_meta(spec: &OpSpec) -> TokenStream {
             }
         }
     });
-    let ret = spec.ret.ty.as_ref().map_or_else(|| "()".to_owned(), type_string);
+    let ret = spec
+        .ret
+        .ty
+        .as_ref()
+        .map_or_else(|| "()".to_owned(), type_string);
     let permission = match &spec.permission {
         Some(permission) => quote!(::core::option::Option::Some(#permission)),
         None => quote!(::core::option::Option::None),
@@ -210,7 +234,10 @@ fn expand_decode(spec: &OpSpec) -> TokenStream {
 /// `__finish`: the body's return value into JSON; a new resource into the table.
 fn expand_finish(spec: &OpSpec) -> TokenStream {
     let ret = &spec.ret;
-    let ret_ty = ret.ty.as_ref().map_or_else(|| quote!(()), ToTokens::to_token_stream);
+    let ret_ty = ret
+        .ty
+        .as_ref()
+        .map_or_else(|| quote!(()), ToTokens::to_token_stream);
     let unwrap = ret.fallible.then(|| {
         let span = ret.error.as_ref().map_or(ret.span, Spanned::span);
         let convert = quote_spanned!(span=> ::opkit::__private::op_error(Self::META, __err));

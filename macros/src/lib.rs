@@ -9,6 +9,8 @@ mod expand;
 mod extension;
 mod model;
 mod signature;
+#[cfg(test)]
+mod snapshots;
 mod validate;
 
 use proc_macro::TokenStream;

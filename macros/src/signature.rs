@@ -103,7 +103,11 @@ fn take_param_attr(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Option<Pa
     let mut found: Option<(ParamAttr, &'static str)> = None;
     let mut kept = Vec::new();
     for attr in attrs.drain(..) {
-        let name = attr.path().get_ident().map(Ident::to_string).unwrap_or_default();
+        let name = attr
+            .path()
+            .get_ident()
+            .map(Ident::to_string)
+            .unwrap_or_default();
         if PASSTHROUGH.contains(&name.as_str()) {
             kept.push(attr);
             continue;
@@ -129,7 +133,9 @@ fn take_param_attr(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Option<Pa
         match found {
             Some((_, first)) => errors.push(
                 &attr,
-                format_args!("`#[{label}]` conflicts with `#[{first}]`; a parameter has one source"),
+                format_args!(
+                    "`#[{label}]` conflicts with `#[{first}]`; a parameter has one source"
+                ),
             ),
             None => found = Some((kind, label)),
         }
@@ -148,7 +154,9 @@ pub fn classify(attr: Option<ParamAttr>, ty: &Type) -> syn::Result<ParamKind> {
     }
     match attr {
         Some(ParamAttr::State) => match ty {
-            Type::Reference(r) if r.mutability.is_some() => Ok(ParamKind::StateMut((*r.elem).clone())),
+            Type::Reference(r) if r.mutability.is_some() => {
+                Ok(ParamKind::StateMut((*r.elem).clone()))
+            }
             Type::Reference(r) => Ok(ParamKind::StateRef((*r.elem).clone())),
             _ => Err(syn::Error::new_spanned(
                 ty,
@@ -156,10 +164,7 @@ pub fn classify(attr: Option<ParamAttr>, ty: &Type) -> syn::Result<ParamKind> {
             )),
         },
         Some(ParamAttr::Buffer) => buffer_kind(ty).map(ParamKind::Buffer).ok_or_else(|| {
-            syn::Error::new_spanned(
-                ty,
-                "`#[buffer]` takes `&[u8]`, `&mut [u8]` or `Vec<u8>`",
-            )
+            syn::Error::new_spanned(ty, "`#[buffer]` takes `&[u8]`, `&mut [u8]` or `Vec<u8>`")
         }),
         Some(ParamAttr::Resource) => match ty {
             Type::Reference(r) if r.mutability.is_some() => Err(syn::Error::new_spanned(
@@ -307,7 +312,10 @@ fn parse_return(output: &ReturnType, errors: &mut Errors) -> Ret {
         );
     }
     if lifetimes.impl_trait {
-        errors.push(&ty, "an op cannot return `impl Trait`; name the return type");
+        errors.push(
+            &ty,
+            "an op cannot return `impl Trait`; name the return type",
+        );
     }
     // `Result<T, E>` and aliases such as `io::Result<T>` or `FsResult<T>`.
     let result_args = type_args(&ty, |ident| ident.to_string().ends_with("Result"));
@@ -369,7 +377,12 @@ fn doc_comment(attrs: &[Attribute]) -> String {
             },
             _ => None,
         })
-        .map(|line| line.strip_prefix(' ').unwrap_or(&line).trim_end().to_owned())
+        .map(|line| {
+            line.strip_prefix(' ')
+                .unwrap_or(&line)
+                .trim_end()
+                .to_owned()
+        })
         .collect();
     lines.join("\n").trim().to_owned()
 }
@@ -399,11 +412,17 @@ mod tests {
             ("u32", serde("u32", false, false)),
             ("String", serde("String", false, false)),
             ("Option<u32>", serde("Option<u32>", false, true)),
-            ("std::option::Option<String>", serde("std::option::Option<String>", false, true)),
+            (
+                "std::option::Option<String>",
+                serde("std::option::Option<String>", false, true),
+            ),
             ("&str", serde("::std::string::String", true, false)),
             ("&[u32]", serde("::std::vec::Vec<u32>", true, false)),
             ("&Path", serde("::std::path::PathBuf", true, false)),
-            ("&std::path::Path", serde("::std::path::PathBuf", true, false)),
+            (
+                "&std::path::Path",
+                serde("::std::path::PathBuf", true, false),
+            ),
             ("&Config", serde("Config", true, false)),
             ("&Option<String>", serde("Option<String>", true, true)),
             ("&OpState", OpStateRef),
@@ -452,16 +471,39 @@ mod tests {
     fn rejects_unsupported_parameters() {
         let table: &[(Option<ParamAttr>, &str, &str)] = &[
             (None, "&mut String", "a `&mut` parameter cannot be decoded"),
-            (None, "impl Into<String>", "`impl Trait` parameters are not supported"),
-            (Some(ParamAttr::State), "Perms", "`#[state]` takes a reference"),
-            (Some(ParamAttr::Buffer), "&[u16]", "`#[buffer]` takes `&[u8]`"),
-            (Some(ParamAttr::Buffer), "Vec<i8>", "`#[buffer]` takes `&[u8]`"),
+            (
+                None,
+                "impl Into<String>",
+                "`impl Trait` parameters are not supported",
+            ),
+            (
+                Some(ParamAttr::State),
+                "Perms",
+                "`#[state]` takes a reference",
+            ),
+            (
+                Some(ParamAttr::Buffer),
+                "&[u16]",
+                "`#[buffer]` takes `&[u8]`",
+            ),
+            (
+                Some(ParamAttr::Buffer),
+                "Vec<i8>",
+                "`#[buffer]` takes `&[u8]`",
+            ),
             (Some(ParamAttr::Resource), "&mut File", "cannot be `&mut`"),
-            (Some(ParamAttr::Resource), "File", "`#[resource]` takes `&T` or `Arc<T>`"),
+            (
+                Some(ParamAttr::Resource),
+                "File",
+                "`#[resource]` takes `&T` or `Arc<T>`",
+            ),
         ];
         for (attr, ty, message) in table {
             let err = kind(*attr, ty).unwrap_err();
-            assert!(err.starts_with(message) || err.contains(message), "{ty}: {err}");
+            assert!(
+                err.starts_with(message) || err.contains(message),
+                "{ty}: {err}"
+            );
         }
     }
 

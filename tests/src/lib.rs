@@ -289,3 +289,8 @@ pub fn json(bytes: &[u8]) -> serde_json::Value {
         Err(err) => panic!("not JSON ({err}): {}", String::from_utf8_lossy(bytes)),
     }
 }
+
+/// The README's examples, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -49,7 +49,9 @@ async fn blocking_entries_leave_the_host_thread() {
 #[tokio::test(flavor = "current_thread")]
 async fn resources_are_created_and_used_from_both_entries() {
     let rt = runtime();
-    let rid = rt.call_sync("op_note_new_sync", br#"["one"]"#, &mut []).unwrap();
+    let rid = rt
+        .call_sync("op_note_new_sync", br#"["one"]"#, &mut [])
+        .unwrap();
     let rid: u32 = serde_json::from_slice(&rid).unwrap();
     let out = rt
         .call_async("op_note_new_async", br#"["two"]"#, Vec::new())
@@ -58,13 +60,23 @@ async fn resources_are_created_and_used_from_both_entries() {
     assert!(rid2 > rid);
 
     let args = format!("[{rid}, \"+sync\"]");
-    assert_eq!(rt.call_sync("op_note_append_sync", args.as_bytes(), &mut []).unwrap(), b"8");
+    assert_eq!(
+        rt.call_sync("op_note_append_sync", args.as_bytes(), &mut [])
+            .unwrap(),
+        b"8"
+    );
     let args = format!("{{\"note\": {rid}, \"more\": \"+async\"}}");
-    let out = rt.call_async("op_note_append_async", args.as_bytes(), Vec::new()).await;
+    let out = rt
+        .call_async("op_note_append_async", args.as_bytes(), Vec::new())
+        .await;
     assert_eq!(out.result.unwrap(), b"14");
     let args = format!("[{rid}]");
-    let sync = rt.call_sync("op_note_read_sync", args.as_bytes(), &mut []).unwrap();
-    let asynchronous = rt.call_async("op_note_read_async", args.as_bytes(), Vec::new()).await;
+    let sync = rt
+        .call_sync("op_note_read_sync", args.as_bytes(), &mut [])
+        .unwrap();
+    let asynchronous = rt
+        .call_async("op_note_read_async", args.as_bytes(), Vec::new())
+        .await;
     assert_eq!(sync, br#""one+sync+async""#);
     assert_eq!(asynchronous.result.unwrap(), sync);
 
@@ -73,34 +85,51 @@ async fn resources_are_created_and_used_from_both_entries() {
         listed,
         serde_json::json!([{"rid": rid, "name": "Note"}, {"rid": rid2, "name": "Note"}])
     );
-    let err = rt.call_sync("op_note_try_new_sync", br#"[""]"#, &mut []).unwrap_err();
+    let err = rt
+        .call_sync("op_note_try_new_sync", br#"[""]"#, &mut [])
+        .unwrap_err();
     assert_eq!(err.to_string(), "TypeError: op_note_try_new: empty note");
-    let out = rt.call_async("op_note_try_new_async", br#"["x"]"#, Vec::new()).await;
+    let out = rt
+        .call_async("op_note_try_new_async", br#"["x"]"#, Vec::new())
+        .await;
     let rid3: u32 = serde_json::from_slice(&out.result.unwrap()).unwrap();
     assert_eq!(rt.state().borrow().resource_table.len(), 3);
 
     for rid in [rid, rid2, rid3] {
-        rt.call_sync("op_close_sync", format!("[{rid}]").as_bytes(), &mut []).unwrap();
+        rt.call_sync("op_close_sync", format!("[{rid}]").as_bytes(), &mut [])
+            .unwrap();
     }
-    assert_eq!(rt.call_sync("op_open_count_sync", b"[]", &mut []).unwrap(), b"0");
+    assert_eq!(
+        rt.call_sync("op_open_count_sync", b"[]", &mut []).unwrap(),
+        b"0"
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn bad_rids_are_bad_resource_errors_naming_the_parameter() {
     let rt = runtime();
-    let err = rt.call_sync("op_note_read_sync", b"[42]", &mut []).unwrap_err();
+    let err = rt
+        .call_sync("op_note_read_sync", b"[42]", &mut [])
+        .unwrap_err();
     assert_eq!(err.class(), ErrorClass::BadResource);
     assert_eq!(
         err.to_string(),
         "BadResource: op_note_read: argument 'note': rid 42 is not open"
     );
-    let out = rt.call_async("op_note_read_async", b"[42]", Vec::new()).await;
+    let out = rt
+        .call_async("op_note_read_async", b"[42]", Vec::new())
+        .await;
     assert_eq!(out.result.unwrap_err().to_string(), err.to_string());
     let err = rt.call_sync("op_close_sync", b"[42]", &mut []).unwrap_err();
     assert_eq!(err.to_string(), "BadResource: op_close: rid 42 is not open");
-    let err = rt.call_sync("op_note_read_sync", b"[-1]", &mut []).unwrap_err();
+    let err = rt
+        .call_sync("op_note_read_sync", b"[-1]", &mut [])
+        .unwrap_err();
     assert_eq!(err.class(), ErrorClass::TypeError);
-    assert!(err.message().starts_with("invalid argument 'note' (&Note)"), "{err}");
+    assert!(
+        err.message().starts_with("invalid argument 'note' (&Note)"),
+        "{err}"
+    );
 }
 
 /// Closing a rid wakes the op pending on it with `Interrupted`, and the future (with
@@ -108,20 +137,34 @@ async fn bad_rids_are_bad_resource_errors_naming_the_parameter() {
 #[tokio::test(flavor = "current_thread")]
 async fn closing_a_rid_interrupts_its_pending_ops() {
     let mut rt = runtime();
-    let rid = rt.call_sync("op_note_new_sync", br#"["x"]"#, &mut []).unwrap();
+    let rid = rt
+        .call_sync("op_note_new_sync", br#"["x"]"#, &mut [])
+        .unwrap();
     let rid: u32 = serde_json::from_slice(&rid).unwrap();
-    let note = rt.state().borrow().resource_table.get::<opkit_tests::Note>(rid).unwrap();
+    let note = rt
+        .state()
+        .borrow()
+        .resource_table
+        .get::<opkit_tests::Note>(rid)
+        .unwrap();
     let args = format!("[{rid}]");
     rt.submit(1, "op_note_wait_async", args.as_bytes(), Vec::new());
     rt.submit(2, "op_note_wait_async", args.as_bytes(), Vec::new());
     // Let both start waiting.
     let batch = rt.completions();
     assert!(
-        tokio::time::timeout(Duration::from_millis(20), batch).await.is_err(),
+        tokio::time::timeout(Duration::from_millis(20), batch)
+            .await
+            .is_err(),
         "nothing completes before the close"
     );
-    assert_eq!(Arc::strong_count(&note), 4, "the table, two pending ops and this test");
-    rt.call_sync("op_close_sync", args.as_bytes(), &mut []).unwrap();
+    assert_eq!(
+        Arc::strong_count(&note),
+        4,
+        "the table, two pending ops and this test"
+    );
+    rt.call_sync("op_close_sync", args.as_bytes(), &mut [])
+        .unwrap();
     let done = deadline("close", rt.run_until_idle()).await;
     assert_eq!(done.len(), 2);
     for completion in &done {
@@ -132,15 +175,30 @@ async fn closing_a_rid_interrupts_its_pending_ops() {
             "Interrupted: op_note_wait: the resource was closed while the op was pending"
         );
     }
-    assert_eq!(Arc::strong_count(&note), 1, "nothing else holds the closed note");
+    assert_eq!(
+        Arc::strong_count(&note),
+        1,
+        "nothing else holds the closed note"
+    );
     // A wait on a note that changes completes normally.
-    let rid = rt.call_sync("op_note_new_sync", br#"["y"]"#, &mut []).unwrap();
+    let rid = rt
+        .call_sync("op_note_new_sync", br#"["y"]"#, &mut [])
+        .unwrap();
     let rid: u32 = serde_json::from_slice(&rid).unwrap();
-    rt.submit(3, "op_note_wait_async", format!("[{rid}]").as_bytes(), Vec::new());
+    rt.submit(
+        3,
+        "op_note_wait_async",
+        format!("[{rid}]").as_bytes(),
+        Vec::new(),
+    );
     tokio::task::yield_now().await;
     let _ = tokio::time::timeout(Duration::from_millis(5), rt.completions()).await;
-    rt.call_sync("op_note_append_sync", format!("[{rid}, \"!\"]").as_bytes(), &mut [])
-        .unwrap();
+    rt.call_sync(
+        "op_note_append_sync",
+        format!("[{rid}, \"!\"]").as_bytes(),
+        &mut [],
+    )
+    .unwrap();
     let done = deadline("wait", rt.run_until_idle()).await;
     assert_eq!(done[0].promise_id, 3);
     assert_eq!(done[0].result.as_ref().unwrap(), br#""y!""#);
@@ -153,31 +211,64 @@ async fn buffers_are_lent_and_handed_back() {
     let out = rt.call_sync("op_fill_sync", b"[7]", &mut bufs).unwrap();
     assert_eq!(out, b"5");
     assert_eq!(bufs, vec![vec![7_u8; 5]]);
-    let out = rt.call_async("op_fill_async", b"[9]", vec![vec![0; 3]]).await;
+    let out = rt
+        .call_async("op_fill_async", b"[9]", vec![vec![0; 3]])
+        .await;
     assert_eq!(out.result.unwrap(), b"3");
     assert_eq!(out.bufs, vec![vec![9_u8; 3]]);
-    let out = rt.call_async("op_fill_async_async", b"[4]", vec![vec![0; 2]]).await;
-    assert_eq!((out.result.unwrap(), out.bufs), (b"2".to_vec(), vec![vec![4; 2]]));
+    let out = rt
+        .call_async("op_fill_async_async", b"[4]", vec![vec![0; 2]])
+        .await;
+    assert_eq!(
+        (out.result.unwrap(), out.bufs),
+        (b"2".to_vec(), vec![vec![4; 2]])
+    );
 
     let mut bufs = vec![vec![1, 2, 3]];
-    assert_eq!(rt.call_sync("op_checksum_sync", b"[]", &mut bufs).unwrap(), b"6");
-    assert_eq!(bufs, vec![vec![1, 2, 3]], "a read-only buffer comes back unchanged");
-    let out = rt.call_async("op_checksum_async", b"", vec![vec![1, 2, 3]]).await;
-    assert_eq!((out.result.unwrap(), out.bufs), (b"6".to_vec(), vec![vec![1, 2, 3]]));
+    assert_eq!(
+        rt.call_sync("op_checksum_sync", b"[]", &mut bufs).unwrap(),
+        b"6"
+    );
+    assert_eq!(
+        bufs,
+        vec![vec![1, 2, 3]],
+        "a read-only buffer comes back unchanged"
+    );
+    let out = rt
+        .call_async("op_checksum_async", b"", vec![vec![1, 2, 3]])
+        .await;
+    assert_eq!(
+        (out.result.unwrap(), out.bufs),
+        (b"6".to_vec(), vec![vec![1, 2, 3]])
+    );
 
     let mut bufs = vec![b"ab".to_vec(), b"cd".to_vec()];
-    let out = rt.call_sync("op_join_sync", br#"["-"]"#, &mut bufs).unwrap();
+    let out = rt
+        .call_sync("op_join_sync", br#"["-"]"#, &mut bufs)
+        .unwrap();
     assert_eq!(out, br#""ab-cd""#);
-    assert_eq!(bufs, vec![b"ab".to_vec(), Vec::new()], "an owned buffer is moved");
+    assert_eq!(
+        bufs,
+        vec![b"ab".to_vec(), Vec::new()],
+        "an owned buffer is moved"
+    );
 
-    let err = rt.call_sync("op_join_sync", br#"["-"]"#, &mut [b"ab".to_vec()]).unwrap_err();
+    let err = rt
+        .call_sync("op_join_sync", br#"["-"]"#, &mut [b"ab".to_vec()])
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "TypeError: op_join: missing buffer 'tail': expected 2 byte buffers, got 1"
     );
-    let out = rt.call_async("op_join_async", br#"["-"]"#, vec![b"ab".to_vec()]).await;
+    let out = rt
+        .call_async("op_join_async", br#"["-"]"#, vec![b"ab".to_vec()])
+        .await;
     assert_eq!(out.result.unwrap_err().class(), ErrorClass::TypeError);
-    assert_eq!(out.bufs, vec![b"ab".to_vec()], "nothing is lost on an error");
+    assert_eq!(
+        out.bufs,
+        vec![b"ab".to_vec()],
+        "nothing is lost on an error"
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -185,7 +276,12 @@ async fn the_event_loop_yields_completions_in_batches() {
     let mut rt = runtime();
     assert!(rt.completions().await.is_empty(), "nothing in flight");
     for id in 0..50_u64 {
-        rt.submit(id, "op_add_async", format!("[{id}, 1]").as_bytes(), Vec::new());
+        rt.submit(
+            id,
+            "op_add_async",
+            format!("[{id}, 1]").as_bytes(),
+            Vec::new(),
+        );
     }
     rt.submit(100, "op_sleep_echo_async", br#"[1, "slow"]"#, Vec::new());
     rt.submit(101, "op_add_async", b"[1]", Vec::new());
@@ -203,11 +299,20 @@ async fn the_event_loop_yields_completions_in_batches() {
     seen.sort_by_key(|c| c.promise_id);
     assert_eq!(seen.len(), 53);
     for c in &seen[..50] {
-        assert_eq!(c.result.as_ref().unwrap(), (c.promise_id + 1).to_string().as_bytes());
+        assert_eq!(
+            c.result.as_ref().unwrap(),
+            (c.promise_id + 1).to_string().as_bytes()
+        );
     }
     assert_eq!(seen[50].result.as_ref().unwrap(), br#""slow""#);
-    assert_eq!(seen[51].result.as_ref().unwrap_err().class(), ErrorClass::TypeError);
-    assert_eq!(seen[52].result.as_ref().unwrap_err().class(), ErrorClass::NotFound);
+    assert_eq!(
+        seen[51].result.as_ref().unwrap_err().class(),
+        ErrorClass::TypeError
+    );
+    assert_eq!(
+        seen[52].result.as_ref().unwrap_err().class(),
+        ErrorClass::NotFound
+    );
 }
 
 /// Two runtimes on one table have separate state and resources.
@@ -215,10 +320,17 @@ async fn the_event_loop_yields_completions_in_batches() {
 async fn runtimes_sharing_a_table_keep_their_own_resources() {
     let a = runtime();
     let b = Runtime::with_table(a.table().clone());
-    let rid = a.call_sync("op_note_new_sync", br#"["mine"]"#, &mut []).unwrap();
+    let rid = a
+        .call_sync("op_note_new_sync", br#"["mine"]"#, &mut [])
+        .unwrap();
     let args = format!("[{}]", String::from_utf8(rid).unwrap());
-    assert!(a.call_sync("op_note_read_sync", args.as_bytes(), &mut []).is_ok());
-    let err = b.call_sync("op_note_read_sync", args.as_bytes(), &mut []).unwrap_err();
+    assert!(
+        a.call_sync("op_note_read_sync", args.as_bytes(), &mut [])
+            .is_ok()
+    );
+    let err = b
+        .call_sync("op_note_read_sync", args.as_bytes(), &mut [])
+        .unwrap_err();
     assert_eq!(err.class(), ErrorClass::BadResource);
     assert_eq!(a.call_sync("op_count_sync", b"[]", &mut []).unwrap(), b"1");
     assert_eq!(b.call_sync("op_count_sync", b"[]", &mut []).unwrap(), b"1");
@@ -228,10 +340,22 @@ async fn runtimes_sharing_a_table_keep_their_own_resources() {
 #[tokio::test(flavor = "current_thread")]
 async fn dropping_a_runtime_releases_everything() {
     let mut rt = runtime();
-    let rid = rt.call_sync("op_note_new_sync", br#"["x"]"#, &mut []).unwrap();
+    let rid = rt
+        .call_sync("op_note_new_sync", br#"["x"]"#, &mut [])
+        .unwrap();
     let rid: u32 = serde_json::from_slice(&rid).unwrap();
-    let note = rt.state().borrow().resource_table.get::<opkit_tests::Note>(rid).unwrap();
-    rt.submit(1, "op_note_wait_async", format!("[{rid}]").as_bytes(), Vec::new());
+    let note = rt
+        .state()
+        .borrow()
+        .resource_table
+        .get::<opkit_tests::Note>(rid)
+        .unwrap();
+    rt.submit(
+        1,
+        "op_note_wait_async",
+        format!("[{rid}]").as_bytes(),
+        Vec::new(),
+    );
     let _ = tokio::time::timeout(Duration::from_millis(5), rt.completions()).await;
     assert_eq!(Arc::strong_count(&note), 3);
     drop(rt);

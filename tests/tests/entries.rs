@@ -30,7 +30,11 @@ async fn both_entries_give_the_same_results() {
         ("op_greet", r#"["ada", "!"]"#, json!("hello, ada!")),
         ("op_greet", r#"["ada", null]"#, json!("hello, ada.")),
         ("op_greet", r#"{"name": "bo"}"#, json!("hello, bo.")),
-        ("op_greet", r#"["\u00e9t\u00e9 \"q\""]"#, json!("hello, été \"q\".")),
+        (
+            "op_greet",
+            r#"["\u00e9t\u00e9 \"q\""]"#,
+            json!("hello, été \"q\"."),
+        ),
         ("op_sum", "[[1.5, 2.5, 3]]", json!(7.0)),
         ("op_path_depth", r#"["/a/b/c"]"#, json!(4)),
         ("op_path_depth", r#"{"path": "x/y"}"#, json!(2)),
@@ -61,9 +65,24 @@ async fn both_entries_give_the_same_results() {
 async fn both_entries_give_the_same_errors() {
     let rt = runtime();
     let cases = [
-        ("op_div", "[1, 0]", ErrorClass::InvalidData, "op_div: division by zero"),
-        ("op_panic", r#"["boom"]"#, ErrorClass::Panic, "op_panic: the op panicked: boom"),
-        ("op_add", "[1]", ErrorClass::TypeError, "op_add: missing argument 'b' (i64)"),
+        (
+            "op_div",
+            "[1, 0]",
+            ErrorClass::InvalidData,
+            "op_div: division by zero",
+        ),
+        (
+            "op_panic",
+            r#"["boom"]"#,
+            ErrorClass::Panic,
+            "op_panic: the op panicked: boom",
+        ),
+        (
+            "op_add",
+            "[1]",
+            ErrorClass::TypeError,
+            "op_add: missing argument 'b' (i64)",
+        ),
         (
             "op_io_fail",
             r#"["/definitely/not/here"]"#,
@@ -99,17 +118,37 @@ async fn argument_errors_name_the_op_and_parameter() {
             r#"{"a": 1, "b": 2.5}"#,
             "op_add: invalid argument 'b' (i64): invalid type: floating point `2.5`, expected i64",
         ),
-        ("op_add", "[1, 2, 3]", "op_add: expected at most 2 arguments, got 3"),
+        (
+            "op_add",
+            "[1, 2, 3]",
+            "op_add: expected at most 2 arguments, got 3",
+        ),
         ("op_add", "[]", "op_add: missing argument 'a' (i64)"),
-        ("op_add", r#"{"a": 1}"#, "op_add: missing argument 'b' (i64)"),
+        (
+            "op_add",
+            r#"{"a": 1}"#,
+            "op_add: missing argument 'b' (i64)",
+        ),
         (
             "op_add",
             r#"{"a": 1, "c": 2}"#,
             "op_add: unknown argument 'c'; expected one of 'a', 'b'",
         ),
-        ("op_add", r#"{"a": 1, "a": 2}"#, "op_add: argument 'a' is given twice"),
-        ("op_noop", "[1]", "op_noop: expected at most 0 arguments, got 1"),
-        ("op_noop", r#"{"x": 1}"#, "op_noop: unknown argument 'x'; expected no arguments"),
+        (
+            "op_add",
+            r#"{"a": 1, "a": 2}"#,
+            "op_add: argument 'a' is given twice",
+        ),
+        (
+            "op_noop",
+            "[1]",
+            "op_noop: expected at most 0 arguments, got 1",
+        ),
+        (
+            "op_noop",
+            r#"{"x": 1}"#,
+            "op_noop: unknown argument 'x'; expected no arguments",
+        ),
         (
             "op_add",
             "[1, ",
@@ -153,7 +192,11 @@ async fn argument_errors_name_the_op_and_parameter() {
                     .expect_err(&entry)
             };
             assert_eq!(err.class(), ErrorClass::TypeError, "{entry} {args}");
-            assert_eq!(err.to_string(), format!("TypeError: {message}"), "{entry} {args}");
+            assert_eq!(
+                err.to_string(),
+                format!("TypeError: {message}"),
+                "{entry} {args}"
+            );
         }
     }
     // Invalid UTF-8 inside a string argument.
@@ -162,11 +205,15 @@ async fn argument_errors_name_the_op_and_parameter() {
         .unwrap_err();
     assert_eq!(err.class(), ErrorClass::TypeError);
     assert!(
-        err.message().starts_with("malformed argument 'name' (&str): invalid unicode"),
+        err.message()
+            .starts_with("malformed argument 'name' (&str): invalid unicode"),
         "{err}"
     );
     // And the runtime still serves.
-    assert_eq!(rt.call_sync("op_add_sync", b"[2, 2]", &mut []).unwrap(), b"4");
+    assert_eq!(
+        rt.call_sync("op_add_sync", b"[2, 2]", &mut []).unwrap(),
+        b"4"
+    );
 }
 
 #[tokio::test]
@@ -177,15 +224,23 @@ async fn unknown_ops_and_wrong_modes_are_typed_errors() {
     assert_eq!(err.to_string(), "NotFound: unknown op 'op_nope'");
     let err = rt.call_sync(9999_u32, b"[]", &mut []).unwrap_err();
     assert_eq!(err.to_string(), "NotFound: no op with id 9999");
-    let err = rt.call_async("op_nope", b"[]", Vec::new()).await.result.unwrap_err();
+    let err = rt
+        .call_async("op_nope", b"[]", Vec::new())
+        .await
+        .result
+        .unwrap_err();
     assert_eq!(err.class(), ErrorClass::NotFound);
 
-    let err = rt.call_sync("op_add_async", b"[1, 2]", &mut []).unwrap_err();
+    let err = rt
+        .call_sync("op_add_async", b"[1, 2]", &mut [])
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "TypeError: op_add: `op_add_async` is a blocking entry; call it with call_async"
     );
-    let err = rt.call_sync("op_sleep_echo_async", b"[1, \"x\"]", &mut []).unwrap_err();
+    let err = rt
+        .call_sync("op_sleep_echo_async", b"[1, \"x\"]", &mut [])
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "TypeError: op_sleep_echo: `op_sleep_echo_async` is an async entry; call it with call_async"
@@ -196,7 +251,10 @@ async fn unknown_ops_and_wrong_modes_are_typed_errors() {
         "TypeError: op_add: `op_add_sync` is a sync entry; call it with call_sync"
     );
     assert_eq!(out.bufs, vec![vec![7]], "buffers come back on an error");
-    assert_eq!(rt.call_sync("op_add_sync", b"[1, 2]", &mut []).unwrap(), b"3");
+    assert_eq!(
+        rt.call_sync("op_add_sync", b"[1, 2]", &mut []).unwrap(),
+        b"3"
+    );
 }
 
 #[tokio::test]
@@ -205,29 +263,41 @@ async fn ids_and_names_reach_the_same_entry() {
     let id = rt.op_id("op_add_sync").unwrap();
     assert_eq!(rt.table().get(id).unwrap().decl.entry, "op_add_sync");
     let mut out = Vec::new();
-    rt.call_sync_into(id, b"[20, 22]", &mut [], &mut out).unwrap();
+    rt.call_sync_into(id, b"[20, 22]", &mut [], &mut out)
+        .unwrap();
     assert_eq!(out, b"42");
-    assert_eq!(rt.call_sync("op_add_sync", b"[20, 22]", &mut []).unwrap(), out);
+    assert_eq!(
+        rt.call_sync("op_add_sync", b"[20, 22]", &mut []).unwrap(),
+        out
+    );
 }
 
 #[tokio::test]
 async fn panics_are_errors_and_the_runtime_keeps_serving() {
     let rt = runtime();
     for round in 0..3 {
-        let err = rt.call_sync("op_panic_sync", br#"["sync"]"#, &mut []).unwrap_err();
+        let err = rt
+            .call_sync("op_panic_sync", br#"["sync"]"#, &mut [])
+            .unwrap_err();
         assert_eq!(err.class(), ErrorClass::Panic);
         let err = rt
             .call_async("op_panic_async", br#"["blocking"]"#, Vec::new())
             .await
             .result
             .unwrap_err();
-        assert_eq!(err.to_string(), "Panic: op_panic: the op panicked: blocking");
+        assert_eq!(
+            err.to_string(),
+            "Panic: op_panic: the op panicked: blocking"
+        );
         let err = rt
             .call_async("op_async_panic_async", br#"["future"]"#, Vec::new())
             .await
             .result
             .unwrap_err();
-        assert_eq!(err.to_string(), "Panic: op_async_panic: the op panicked: future");
+        assert_eq!(
+            err.to_string(),
+            "Panic: op_async_panic: the op panicked: future"
+        );
         let sum = rt.call_sync("op_add_sync", format!("[{round}, 1]").as_bytes(), &mut []);
         assert_eq!(sum.unwrap(), (round + 1).to_string().as_bytes());
     }
@@ -238,9 +308,12 @@ async fn state_parameters_in_each_mode() {
     let rt = runtime();
     assert_eq!(rt.call_sync("op_count_sync", b"[]", &mut []).unwrap(), b"1");
     assert_eq!(rt.call_sync("op_count_sync", b"[]", &mut []).unwrap(), b"2");
-    let out = rt.call_async("op_count_async_async", b"[]", Vec::new()).await;
+    let out = rt
+        .call_async("op_count_async_async", b"[]", Vec::new())
+        .await;
     assert_eq!(out.result.unwrap(), b"3");
-    rt.call_sync("op_set_label_sync", br#"["new"]"#, &mut []).unwrap();
+    rt.call_sync("op_set_label_sync", br#"["new"]"#, &mut [])
+        .unwrap();
     let [sync, asynchronous] = [
         rt.call_sync("op_label_sync", br#"["!"]"#, &mut []).unwrap(),
         rt.call_async("op_label_async", br#"["!"]"#, Vec::new())
@@ -252,7 +325,9 @@ async fn state_parameters_in_each_mode() {
     assert_eq!(asynchronous, br#""new!""#);
     // A `#[state]` type that was never put is an error naming the type.
     rt.state().borrow_mut().take::<opkit_tests::Label>();
-    let err = rt.call_sync("op_label_sync", br#"["!"]"#, &mut []).unwrap_err();
+    let err = rt
+        .call_sync("op_label_sync", br#"["!"]"#, &mut [])
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "Generic: op_label: no `opkit_tests::Label` in OpState; put one in the extension's state setup"
@@ -263,11 +338,21 @@ async fn state_parameters_in_each_mode() {
 async fn async_fn_ops_run_on_the_host_thread() {
     let rt = runtime();
     let out = rt
-        .call_async("op_sleep_echo_async", br#"{"ms": 1, "value": "pong"}"#, Vec::new())
+        .call_async(
+            "op_sleep_echo_async",
+            br#"{"ms": 1, "value": "pong"}"#,
+            Vec::new(),
+        )
         .await;
     assert_eq!(out.result.unwrap(), br#""pong""#);
-    assert!(rt.op_id("op_sleep_echo_sync").is_none(), "an async fn has no sync entry");
-    let entry = rt.table().get(rt.op_id("op_sleep_echo_async").unwrap()).unwrap();
+    assert!(
+        rt.op_id("op_sleep_echo_sync").is_none(),
+        "an async fn has no sync entry"
+    );
+    let entry = rt
+        .table()
+        .get(rt.op_id("op_sleep_echo_async").unwrap())
+        .unwrap();
     assert_eq!(entry.decl.mode, opkit::OpMode::Async);
     assert_eq!(entry.extension, "fixtures");
 }
@@ -299,7 +384,9 @@ fn runtime_from_extensions_reports_duplicates() {
         .unwrap();
     assert_eq!(err.to_string(), "extension `fixtures` is added twice");
     let other = opkit::Extension::new("other", opkit_tests::op_add::DECLS.iter().copied());
-    let err = Runtime::new([opkit_tests::fixtures(), other]).err().unwrap();
+    let err = Runtime::new([opkit_tests::fixtures(), other])
+        .err()
+        .unwrap();
     assert_eq!(
         err.to_string(),
         "`op_add_sync` is registered by both extension `fixtures` and extension `other`"
@@ -312,5 +399,8 @@ fn runtime_from_extensions_reports_duplicates() {
             .copied(),
     );
     let err = Runtime::new([twice]).err().unwrap();
-    assert_eq!(err.to_string(), "extension `twice` registers `op_add_sync` twice");
+    assert_eq!(
+        err.to_string(),
+        "extension `twice` registers `op_add_sync` twice"
+    );
 }

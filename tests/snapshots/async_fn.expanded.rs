@@ -1,0 +1,97 @@
+#![deny(warnings)]
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+use opkit::{OpError, OpState, op};
+/// Sleeps, then reports how many resources are open.
+pub async fn op_sleep(ms: u64, state: Rc<RefCell<OpState>>) -> Result<usize, OpError> {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    Ok(state.borrow().resource_table.len())
+}
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct op_sleep {
+    _private: (),
+}
+#[allow(dead_code)]
+impl op_sleep {
+    /// The dispatch-table entries of this op.
+    pub const DECLS: &'static [::opkit::__private::OpDecl] = &[
+        ::opkit::__private::OpDecl {
+            entry: "op_sleep_async",
+            mode: ::opkit::__private::OpMode::Async,
+            meta: Self::META,
+            handler: ::opkit::__private::Handler::Async(Self::__async),
+        },
+    ];
+    /// What this op is: parameters, return type, doc comment.
+    pub const META: &'static ::opkit::__private::OpMeta = &::opkit::__private::OpMeta {
+        name: "op_sleep",
+        doc: "Sleeps, then reports how many resources are open.",
+        params: &[
+            ::opkit::__private::ParamMeta {
+                name: "ms",
+                ty: "u64",
+                kind: ::opkit::__private::ParamKindMeta::Serde,
+                optional: false,
+            },
+            ::opkit::__private::ParamMeta {
+                name: "state",
+                ty: "Rc<RefCell<OpState>>",
+                kind: ::opkit::__private::ParamKindMeta::OpState,
+                optional: false,
+            },
+        ],
+        ret: "Result<usize, OpError>",
+        permission: ::core::option::Option::None,
+    };
+    #[inline]
+    fn __decode(
+        __args: &[u8],
+    ) -> ::core::result::Result<(u64,), ::opkit::__private::OpError> {
+        let __slots: (::core::option::Option<u64>,) = ::opkit::__private::decode_args(
+            Self::META,
+            __args,
+        )?;
+        ::core::result::Result::Ok((
+            ::opkit::__private::required(__slots.0, Self::META, 0usize)?,
+        ))
+    }
+    fn __finish(
+        __ret: Result<usize, OpError>,
+        __state: &::core::cell::RefCell<::opkit::__private::OpState>,
+        __out: &mut ::std::vec::Vec<u8>,
+    ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
+        let __ret = match __ret {
+            ::core::result::Result::Ok(__value) => __value,
+            ::core::result::Result::Err(__err) => {
+                return ::core::result::Result::Err(
+                    ::opkit::__private::op_error(Self::META, __err),
+                );
+            }
+        };
+        ::opkit::__private::write_json::<usize>(Self::META, __out, &__ret)
+    }
+    fn __async(
+        __c: ::opkit::__private::AsyncCall<'_>,
+    ) -> ::core::result::Result<
+        ::opkit::__private::OpFuture,
+        ::opkit::__private::OpError,
+    > {
+        let (__p0,) = Self::__decode(__c.args)?;
+        let __p1 = ::std::rc::Rc::clone(__c.state);
+        ::opkit::__private::spawn_async_op(
+            Self::META,
+            __c.state,
+            ::std::vec![],
+            async move {
+                let __ret = op_sleep(__p0, __p1).await;
+                (__ret, ::std::vec![])
+            },
+            Self::__finish,
+        )
+    }
+}
+fn main() {
+    assert_eq!(op_sleep::DECLS[0].mode, opkit::OpMode::Async);
+}

@@ -1,0 +1,144 @@
+#![deny(warnings)]
+use std::path::Path;
+use opkit::op;
+/// Joins a name onto a path; the suffix may be left out.
+pub fn op_join(
+    dir: &Path,
+    name: &str,
+    parts: &[String],
+    suffix: Option<String>,
+) -> String {
+    let mut out = dir.join(name).display().to_string();
+    for part in parts {
+        out.push_str(part);
+    }
+    out + suffix.as_deref().unwrap_or("")
+}
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct op_join {
+    _private: (),
+}
+#[allow(dead_code)]
+impl op_join {
+    /// The dispatch-table entries of this op.
+    pub const DECLS: &'static [::opkit::__private::OpDecl] = &[
+        ::opkit::__private::OpDecl {
+            entry: "op_join_sync",
+            mode: ::opkit::__private::OpMode::Sync,
+            meta: Self::META,
+            handler: ::opkit::__private::Handler::Sync(Self::__sync),
+        },
+        ::opkit::__private::OpDecl {
+            entry: "op_join_async",
+            mode: ::opkit::__private::OpMode::Blocking,
+            meta: Self::META,
+            handler: ::opkit::__private::Handler::Async(Self::__async),
+        },
+    ];
+    /// What this op is: parameters, return type, doc comment.
+    pub const META: &'static ::opkit::__private::OpMeta = &::opkit::__private::OpMeta {
+        name: "op_join",
+        doc: "Joins a name onto a path; the suffix may be left out.",
+        params: &[
+            ::opkit::__private::ParamMeta {
+                name: "dir",
+                ty: "&Path",
+                kind: ::opkit::__private::ParamKindMeta::Serde,
+                optional: false,
+            },
+            ::opkit::__private::ParamMeta {
+                name: "name",
+                ty: "&str",
+                kind: ::opkit::__private::ParamKindMeta::Serde,
+                optional: false,
+            },
+            ::opkit::__private::ParamMeta {
+                name: "parts",
+                ty: "&[String]",
+                kind: ::opkit::__private::ParamKindMeta::Serde,
+                optional: false,
+            },
+            ::opkit::__private::ParamMeta {
+                name: "suffix",
+                ty: "Option<String>",
+                kind: ::opkit::__private::ParamKindMeta::Serde,
+                optional: true,
+            },
+        ],
+        ret: "String",
+        permission: ::core::option::Option::None,
+    };
+    #[inline]
+    fn __decode(
+        __args: &[u8],
+    ) -> ::core::result::Result<
+        (
+            ::std::path::PathBuf,
+            ::std::string::String,
+            ::std::vec::Vec<String>,
+            Option<String>,
+        ),
+        ::opkit::__private::OpError,
+    > {
+        let __slots: (
+            ::core::option::Option<::std::path::PathBuf>,
+            ::core::option::Option<::std::string::String>,
+            ::core::option::Option<::std::vec::Vec<String>>,
+            ::core::option::Option<Option<String>>,
+        ) = ::opkit::__private::decode_args(Self::META, __args)?;
+        ::core::result::Result::Ok((
+            ::opkit::__private::required(__slots.0, Self::META, 0usize)?,
+            ::opkit::__private::required(__slots.1, Self::META, 1usize)?,
+            ::opkit::__private::required(__slots.2, Self::META, 2usize)?,
+            ::core::option::Option::flatten(__slots.3),
+        ))
+    }
+    fn __finish(
+        __ret: String,
+        __state: &::core::cell::RefCell<::opkit::__private::OpState>,
+        __out: &mut ::std::vec::Vec<u8>,
+    ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
+        ::opkit::__private::write_json::<String>(Self::META, __out, &__ret)
+    }
+    fn __sync(
+        __c: &mut ::opkit::__private::SyncCall<'_>,
+    ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
+        let (__p0, __p1, __p2, __p3) = Self::__decode(__c.args)?;
+        let __ret = {
+            ::opkit::__private::catch_sync(
+                Self::META,
+                || op_join(&__p0, &__p1, &__p2, __p3),
+            )?
+        };
+        Self::__finish(__ret, __c.state, __c.out)
+    }
+    fn __async(
+        __c: ::opkit::__private::AsyncCall<'_>,
+    ) -> ::core::result::Result<
+        ::opkit::__private::OpFuture,
+        ::opkit::__private::OpError,
+    > {
+        let (__p0, __p1, __p2, __p3) = Self::__decode(__c.args)?;
+        ::opkit::__private::spawn_blocking_op(
+            Self::META,
+            __c.state,
+            ::std::vec![],
+            move || {
+                let __ret = op_join(&__p0, &__p1, &__p2, __p3);
+                (__ret, ::std::vec![])
+            },
+            Self::__finish,
+        )
+    }
+}
+const _: fn() = || {
+    ::opkit::__private::assert_send::<::std::path::PathBuf>();
+    ::opkit::__private::assert_send::<::std::string::String>();
+    ::opkit::__private::assert_send::<::std::vec::Vec<String>>();
+    ::opkit::__private::assert_send::<Option<String>>();
+    ::opkit::__private::assert_send::<String>();
+};
+fn main() {
+    assert_eq!(op_join(Path::new("a"), "b", & [], None), "a/b");
+}

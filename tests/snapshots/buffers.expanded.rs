@@ -1,0 +1,89 @@
+#![deny(warnings)]
+use opkit::op;
+/// Copies `src` into `dst` and returns how many bytes it copied.
+pub fn op_copy(dst: &mut [u8], src: &[u8]) -> usize {
+    let n = dst.len().min(src.len());
+    dst[..n].copy_from_slice(&src[..n]);
+    n
+}
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct op_copy {
+    _private: (),
+}
+#[allow(dead_code)]
+impl op_copy {
+    /// The dispatch-table entries of this op.
+    pub const DECLS: &'static [::opkit::__private::OpDecl] = &[
+        ::opkit::__private::OpDecl {
+            entry: "op_copy_async",
+            mode: ::opkit::__private::OpMode::Blocking,
+            meta: Self::META,
+            handler: ::opkit::__private::Handler::Async(Self::__async),
+        },
+    ];
+    /// What this op is: parameters, return type, doc comment.
+    pub const META: &'static ::opkit::__private::OpMeta = &::opkit::__private::OpMeta {
+        name: "op_copy",
+        doc: "Copies `src` into `dst` and returns how many bytes it copied.",
+        params: &[
+            ::opkit::__private::ParamMeta {
+                name: "dst",
+                ty: "&mut [u8]",
+                kind: ::opkit::__private::ParamKindMeta::Buffer,
+                optional: false,
+            },
+            ::opkit::__private::ParamMeta {
+                name: "src",
+                ty: "&[u8]",
+                kind: ::opkit::__private::ParamKindMeta::Buffer,
+                optional: false,
+            },
+        ],
+        ret: "usize",
+        permission: ::core::option::Option::None,
+    };
+    #[inline]
+    fn __decode(
+        __args: &[u8],
+    ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
+        let __slots: () = ::opkit::__private::decode_args(Self::META, __args)?;
+        ::core::result::Result::Ok(())
+    }
+    fn __finish(
+        __ret: usize,
+        __state: &::core::cell::RefCell<::opkit::__private::OpState>,
+        __out: &mut ::std::vec::Vec<u8>,
+    ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
+        ::opkit::__private::write_json::<usize>(Self::META, __out, &__ret)
+    }
+    fn __async(
+        __c: ::opkit::__private::AsyncCall<'_>,
+    ) -> ::core::result::Result<
+        ::opkit::__private::OpFuture,
+        ::opkit::__private::OpError,
+    > {
+        let () = Self::__decode(__c.args)?;
+        let [mut __p0, __p1] = ::opkit::__private::take_bufs(
+            Self::META,
+            __c.bufs,
+            ["dst", "src"],
+        )?;
+        ::opkit::__private::spawn_blocking_op(
+            Self::META,
+            __c.state,
+            ::std::vec![],
+            move || {
+                let __ret = op_copy(&mut __p0, &__p1);
+                (__ret, ::std::vec![__p0, __p1])
+            },
+            Self::__finish,
+        )
+    }
+}
+const _: fn() = || {
+    ::opkit::__private::assert_send::<usize>();
+};
+fn main() {
+    assert_eq!(op_copy::DECLS[0].entry, "op_copy_async");
+}

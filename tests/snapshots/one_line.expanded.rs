@@ -1,0 +1,106 @@
+#![deny(warnings)]
+use opkit::op;
+/// Adds two numbers.
+pub fn op_add(a: i64, b: i64) -> i64 {
+    a + b
+}
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct op_add {
+    _private: (),
+}
+#[allow(dead_code)]
+impl op_add {
+    /// The dispatch-table entries of this op.
+    pub const DECLS: &'static [::opkit::__private::OpDecl] = &[
+        ::opkit::__private::OpDecl {
+            entry: "op_add_sync",
+            mode: ::opkit::__private::OpMode::Sync,
+            meta: Self::META,
+            handler: ::opkit::__private::Handler::Sync(Self::__sync),
+        },
+        ::opkit::__private::OpDecl {
+            entry: "op_add_async",
+            mode: ::opkit::__private::OpMode::Blocking,
+            meta: Self::META,
+            handler: ::opkit::__private::Handler::Async(Self::__async),
+        },
+    ];
+    /// What this op is: parameters, return type, doc comment.
+    pub const META: &'static ::opkit::__private::OpMeta = &::opkit::__private::OpMeta {
+        name: "op_add",
+        doc: "Adds two numbers.",
+        params: &[
+            ::opkit::__private::ParamMeta {
+                name: "a",
+                ty: "i64",
+                kind: ::opkit::__private::ParamKindMeta::Serde,
+                optional: false,
+            },
+            ::opkit::__private::ParamMeta {
+                name: "b",
+                ty: "i64",
+                kind: ::opkit::__private::ParamKindMeta::Serde,
+                optional: false,
+            },
+        ],
+        ret: "i64",
+        permission: ::core::option::Option::None,
+    };
+    #[inline]
+    fn __decode(
+        __args: &[u8],
+    ) -> ::core::result::Result<(i64, i64), ::opkit::__private::OpError> {
+        let __slots: (::core::option::Option<i64>, ::core::option::Option<i64>) = ::opkit::__private::decode_args(
+            Self::META,
+            __args,
+        )?;
+        ::core::result::Result::Ok((
+            ::opkit::__private::required(__slots.0, Self::META, 0usize)?,
+            ::opkit::__private::required(__slots.1, Self::META, 1usize)?,
+        ))
+    }
+    fn __finish(
+        __ret: i64,
+        __state: &::core::cell::RefCell<::opkit::__private::OpState>,
+        __out: &mut ::std::vec::Vec<u8>,
+    ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
+        ::opkit::__private::write_json::<i64>(Self::META, __out, &__ret)
+    }
+    fn __sync(
+        __c: &mut ::opkit::__private::SyncCall<'_>,
+    ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
+        let (__p0, __p1) = Self::__decode(__c.args)?;
+        let __ret = {
+            ::opkit::__private::catch_sync(Self::META, || op_add(__p0, __p1))?
+        };
+        Self::__finish(__ret, __c.state, __c.out)
+    }
+    fn __async(
+        __c: ::opkit::__private::AsyncCall<'_>,
+    ) -> ::core::result::Result<
+        ::opkit::__private::OpFuture,
+        ::opkit::__private::OpError,
+    > {
+        let (__p0, __p1) = Self::__decode(__c.args)?;
+        ::opkit::__private::spawn_blocking_op(
+            Self::META,
+            __c.state,
+            ::std::vec![],
+            move || {
+                let __ret = op_add(__p0, __p1);
+                (__ret, ::std::vec![])
+            },
+            Self::__finish,
+        )
+    }
+}
+const _: fn() = || {
+    ::opkit::__private::assert_send::<i64>();
+    ::opkit::__private::assert_send::<i64>();
+    ::opkit::__private::assert_send::<i64>();
+};
+fn main() {
+    assert_eq!(op_add(1, 2), 3);
+    assert_eq!(op_add::DECLS.len(), 2);
+}

@@ -1,0 +1,209 @@
+#![deny(warnings)]
+use std::sync::Mutex;
+use opkit::{NewResource, OpError, Resource, op};
+/// Some text held by rid.
+pub struct Note(pub Mutex<String>);
+impl Resource for Note {}
+/// Creates a note.
+pub fn op_note_new(text: String) -> NewResource<Note> {
+    NewResource(Note(Mutex::new(text)))
+}
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct op_note_new {
+    _private: (),
+}
+#[allow(dead_code)]
+impl op_note_new {
+    /// The dispatch-table entries of this op.
+    pub const DECLS: &'static [::opkit::__private::OpDecl] = &[
+        ::opkit::__private::OpDecl {
+            entry: "op_note_new_sync",
+            mode: ::opkit::__private::OpMode::Sync,
+            meta: Self::META,
+            handler: ::opkit::__private::Handler::Sync(Self::__sync),
+        },
+        ::opkit::__private::OpDecl {
+            entry: "op_note_new_async",
+            mode: ::opkit::__private::OpMode::Blocking,
+            meta: Self::META,
+            handler: ::opkit::__private::Handler::Async(Self::__async),
+        },
+    ];
+    /// What this op is: parameters, return type, doc comment.
+    pub const META: &'static ::opkit::__private::OpMeta = &::opkit::__private::OpMeta {
+        name: "op_note_new",
+        doc: "Creates a note.",
+        params: &[
+            ::opkit::__private::ParamMeta {
+                name: "text",
+                ty: "String",
+                kind: ::opkit::__private::ParamKindMeta::Serde,
+                optional: false,
+            },
+        ],
+        ret: "NewResource<Note>",
+        permission: ::core::option::Option::None,
+    };
+    #[inline]
+    fn __decode(
+        __args: &[u8],
+    ) -> ::core::result::Result<(String,), ::opkit::__private::OpError> {
+        let __slots: (::core::option::Option<String>,) = ::opkit::__private::decode_args(
+            Self::META,
+            __args,
+        )?;
+        ::core::result::Result::Ok((
+            ::opkit::__private::required(__slots.0, Self::META, 0usize)?,
+        ))
+    }
+    fn __finish(
+        __ret: NewResource<Note>,
+        __state: &::core::cell::RefCell<::opkit::__private::OpState>,
+        __out: &mut ::std::vec::Vec<u8>,
+    ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
+        ::opkit::__private::write_resource::<Note>(Self::META, __state, __out, __ret)
+    }
+    fn __sync(
+        __c: &mut ::opkit::__private::SyncCall<'_>,
+    ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
+        let (__p0,) = Self::__decode(__c.args)?;
+        let __ret = {
+            ::opkit::__private::catch_sync(Self::META, || op_note_new(__p0))?
+        };
+        Self::__finish(__ret, __c.state, __c.out)
+    }
+    fn __async(
+        __c: ::opkit::__private::AsyncCall<'_>,
+    ) -> ::core::result::Result<
+        ::opkit::__private::OpFuture,
+        ::opkit::__private::OpError,
+    > {
+        let (__p0,) = Self::__decode(__c.args)?;
+        ::opkit::__private::spawn_blocking_op(
+            Self::META,
+            __c.state,
+            ::std::vec![],
+            move || {
+                let __ret = op_note_new(__p0);
+                (__ret, ::std::vec![])
+            },
+            Self::__finish,
+        )
+    }
+}
+const _: fn() = || {
+    ::opkit::__private::assert_send::<String>();
+    ::opkit::__private::assert_send::<NewResource<Note>>();
+};
+/// Reads a note.
+pub fn op_note_read(note: &Note) -> Result<String, OpError> {
+    note.0.lock().map(|text| text.clone()).map_err(|_| OpError::generic("poisoned"))
+}
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct op_note_read {
+    _private: (),
+}
+#[allow(dead_code)]
+impl op_note_read {
+    /// The dispatch-table entries of this op.
+    pub const DECLS: &'static [::opkit::__private::OpDecl] = &[
+        ::opkit::__private::OpDecl {
+            entry: "op_note_read_sync",
+            mode: ::opkit::__private::OpMode::Sync,
+            meta: Self::META,
+            handler: ::opkit::__private::Handler::Sync(Self::__sync),
+        },
+        ::opkit::__private::OpDecl {
+            entry: "op_note_read_async",
+            mode: ::opkit::__private::OpMode::Blocking,
+            meta: Self::META,
+            handler: ::opkit::__private::Handler::Async(Self::__async),
+        },
+    ];
+    /// What this op is: parameters, return type, doc comment.
+    pub const META: &'static ::opkit::__private::OpMeta = &::opkit::__private::OpMeta {
+        name: "op_note_read",
+        doc: "Reads a note.",
+        params: &[
+            ::opkit::__private::ParamMeta {
+                name: "note",
+                ty: "&Note",
+                kind: ::opkit::__private::ParamKindMeta::Resource,
+                optional: false,
+            },
+        ],
+        ret: "Result<String, OpError>",
+        permission: ::core::option::Option::None,
+    };
+    #[inline]
+    fn __decode(
+        __args: &[u8],
+    ) -> ::core::result::Result<
+        (::opkit::__private::ResourceId,),
+        ::opkit::__private::OpError,
+    > {
+        let __slots: (::core::option::Option<::opkit::__private::ResourceId>,) = ::opkit::__private::decode_args(
+            Self::META,
+            __args,
+        )?;
+        ::core::result::Result::Ok((
+            ::opkit::__private::required(__slots.0, Self::META, 0usize)?,
+        ))
+    }
+    fn __finish(
+        __ret: Result<String, OpError>,
+        __state: &::core::cell::RefCell<::opkit::__private::OpState>,
+        __out: &mut ::std::vec::Vec<u8>,
+    ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
+        let __ret = match __ret {
+            ::core::result::Result::Ok(__value) => __value,
+            ::core::result::Result::Err(__err) => {
+                return ::core::result::Result::Err(
+                    ::opkit::__private::op_error(Self::META, __err),
+                );
+            }
+        };
+        ::opkit::__private::write_json::<String>(Self::META, __out, &__ret)
+    }
+    fn __sync(
+        __c: &mut ::opkit::__private::SyncCall<'_>,
+    ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
+        let (__p0,) = Self::__decode(__c.args)?;
+        let __p0 = ::opkit::__private::resource::<
+            Note,
+        >(Self::META, __c.state, "note", __p0)?;
+        let __ret = {
+            ::opkit::__private::catch_sync(Self::META, || op_note_read(&*__p0))?
+        };
+        Self::__finish(__ret, __c.state, __c.out)
+    }
+    fn __async(
+        __c: ::opkit::__private::AsyncCall<'_>,
+    ) -> ::core::result::Result<
+        ::opkit::__private::OpFuture,
+        ::opkit::__private::OpError,
+    > {
+        let (__p0,) = Self::__decode(__c.args)?;
+        let (__p0, __cancel0) = ::opkit::__private::resource_cancel::<
+            Note,
+        >(Self::META, __c.state, "note", __p0)?;
+        ::opkit::__private::spawn_blocking_op(
+            Self::META,
+            __c.state,
+            ::std::vec![__cancel0],
+            move || {
+                let __ret = op_note_read(&*__p0);
+                (__ret, ::std::vec![])
+            },
+            Self::__finish,
+        )
+    }
+}
+const _: fn() = || {
+    ::opkit::__private::assert_send::<Result<String, OpError>>();
+};
+fn main() {
+    assert_eq!(op_note_read::META.params[0].name, "note");
+}

@@ -1,0 +1,143 @@
+#![deny(warnings)]
+use opkit::{OpState, op};
+/// A counter kept in `OpState`.
+pub struct Counter(pub u64);
+/// Bumps the counter.
+pub fn op_bump(counter: &mut Counter, by: u64) -> u64 {
+    counter.0 += by;
+    counter.0
+}
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct op_bump {
+    _private: (),
+}
+#[allow(dead_code)]
+impl op_bump {
+    /// The dispatch-table entries of this op.
+    pub const DECLS: &'static [::opkit::__private::OpDecl] = &[
+        ::opkit::__private::OpDecl {
+            entry: "op_bump_sync",
+            mode: ::opkit::__private::OpMode::Sync,
+            meta: Self::META,
+            handler: ::opkit::__private::Handler::Sync(Self::__sync),
+        },
+    ];
+    /// What this op is: parameters, return type, doc comment.
+    pub const META: &'static ::opkit::__private::OpMeta = &::opkit::__private::OpMeta {
+        name: "op_bump",
+        doc: "Bumps the counter.",
+        params: &[
+            ::opkit::__private::ParamMeta {
+                name: "counter",
+                ty: "&mut Counter",
+                kind: ::opkit::__private::ParamKindMeta::State,
+                optional: false,
+            },
+            ::opkit::__private::ParamMeta {
+                name: "by",
+                ty: "u64",
+                kind: ::opkit::__private::ParamKindMeta::Serde,
+                optional: false,
+            },
+        ],
+        ret: "u64",
+        permission: ::core::option::Option::None,
+    };
+    #[inline]
+    fn __decode(
+        __args: &[u8],
+    ) -> ::core::result::Result<(u64,), ::opkit::__private::OpError> {
+        let __slots: (::core::option::Option<u64>,) = ::opkit::__private::decode_args(
+            Self::META,
+            __args,
+        )?;
+        ::core::result::Result::Ok((
+            ::opkit::__private::required(__slots.0, Self::META, 0usize)?,
+        ))
+    }
+    fn __finish(
+        __ret: u64,
+        __state: &::core::cell::RefCell<::opkit::__private::OpState>,
+        __out: &mut ::std::vec::Vec<u8>,
+    ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
+        ::opkit::__private::write_json::<u64>(Self::META, __out, &__ret)
+    }
+    fn __sync(
+        __c: &mut ::opkit::__private::SyncCall<'_>,
+    ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
+        let (__p1,) = Self::__decode(__c.args)?;
+        let __ret = {
+            let mut __st = __c.state.borrow_mut();
+            let __p0 = ::opkit::__private::state_mut::<Counter>(Self::META, &mut __st)?;
+            ::opkit::__private::catch_sync(Self::META, || op_bump(__p0, __p1))?
+        };
+        Self::__finish(__ret, __c.state, __c.out)
+    }
+}
+/// Counts the open resources.
+pub fn op_open(state: &OpState) -> usize {
+    state.resource_table.len()
+}
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct op_open {
+    _private: (),
+}
+#[allow(dead_code)]
+impl op_open {
+    /// The dispatch-table entries of this op.
+    pub const DECLS: &'static [::opkit::__private::OpDecl] = &[
+        ::opkit::__private::OpDecl {
+            entry: "op_open_sync",
+            mode: ::opkit::__private::OpMode::Sync,
+            meta: Self::META,
+            handler: ::opkit::__private::Handler::Sync(Self::__sync),
+        },
+    ];
+    /// What this op is: parameters, return type, doc comment.
+    pub const META: &'static ::opkit::__private::OpMeta = &::opkit::__private::OpMeta {
+        name: "op_open",
+        doc: "Counts the open resources.",
+        params: &[
+            ::opkit::__private::ParamMeta {
+                name: "state",
+                ty: "&OpState",
+                kind: ::opkit::__private::ParamKindMeta::OpState,
+                optional: false,
+            },
+        ],
+        ret: "usize",
+        permission: ::core::option::Option::None,
+    };
+    #[inline]
+    fn __decode(
+        __args: &[u8],
+    ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
+        let __slots: () = ::opkit::__private::decode_args(Self::META, __args)?;
+        ::core::result::Result::Ok(())
+    }
+    fn __finish(
+        __ret: usize,
+        __state: &::core::cell::RefCell<::opkit::__private::OpState>,
+        __out: &mut ::std::vec::Vec<u8>,
+    ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
+        ::opkit::__private::write_json::<usize>(Self::META, __out, &__ret)
+    }
+    fn __sync(
+        __c: &mut ::opkit::__private::SyncCall<'_>,
+    ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
+        let () = Self::__decode(__c.args)?;
+        let __ret = {
+            let __st = __c.state.borrow();
+            ::opkit::__private::catch_sync(Self::META, || op_open(&*__st))?
+        };
+        Self::__finish(__ret, __c.state, __c.out)
+    }
+}
+opkit::extension!(
+    pub counters, ops = [op_bump, op_open], state = | state | { state.put(Counter(0)); }
+);
+fn main() {
+    assert_eq!(counters().decls().len(), 2);
+}
