@@ -14,56 +14,33 @@ use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, 
 
 use crate::{OpError, OpMeta, ParamMeta};
 
-/// A tuple of `Option<T>` slots that JSON arguments are decoded into.
-pub trait ArgSlots: Default {
+/// The `Option` slots that an op's JSON arguments are decoded into: a struct that
+/// `#[op]` generates per op, so that a type error in a parameter is reported at that
+/// parameter's type.
+pub trait ArgSlots {
+    /// How many JSON arguments the op takes.
     const LEN: usize;
 
-    /// Decodes the argument at `index` into its slot.
+    /// All slots empty.
+    fn empty() -> Self;
+
+    /// Decodes the argument at `index` (below `LEN`) into its slot.
     fn fill<'de, D: de::Deserializer<'de>>(&mut self, index: usize, de: D) -> Result<(), D::Error>;
-
-    fn is_filled(&self, index: usize) -> bool;
 }
 
-macro_rules! impl_arg_slots {
-    ($len:expr; $($t:ident $i:tt),*) => {
-        impl<$($t: DeserializeOwned),*> ArgSlots for ($(Option<$t>,)*) {
-            const LEN: usize = $len;
-
-            #[allow(unused_variables)]
-            fn fill<'de, De: de::Deserializer<'de>>(&mut self, index: usize, de: De) -> Result<(), De::Error> {
-                match index {
-                    $($i => self.$i = Some($t::deserialize(de)?),)*
-                    _ => {
-                        IgnoredAny::deserialize(de)?;
-                    }
-                }
-                Ok(())
-            }
-
-            #[allow(unused_variables)]
-            fn is_filled(&self, index: usize) -> bool {
-                match index {
-                    $($i => self.$i.is_some(),)*
-                    _ => false,
-                }
-            }
-        }
-    };
+/// Decodes one argument; generated code calls it spanned at the parameter's type.
+#[inline]
+pub fn deserialize<'de, T: DeserializeOwned, D: de::Deserializer<'de>>(
+    de: D,
+) -> Result<T, D::Error> {
+    T::deserialize(de)
 }
 
-impl_arg_slots!(0;);
-impl_arg_slots!(1; A 0);
-impl_arg_slots!(2; A 0, B 1);
-impl_arg_slots!(3; A 0, B 1, C 2);
-impl_arg_slots!(4; A 0, B 1, C 2, D 3);
-impl_arg_slots!(5; A 0, B 1, C 2, D 3, E 4);
-impl_arg_slots!(6; A 0, B 1, C 2, D 3, E 4, F 5);
-impl_arg_slots!(7; A 0, B 1, C 2, D 3, E 4, F 5, G 6);
-impl_arg_slots!(8; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
-impl_arg_slots!(9; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
-impl_arg_slots!(10; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
-impl_arg_slots!(11; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
-impl_arg_slots!(12; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
+/// Skips an argument past the last slot (never reached: `LEN` bounds the index).
+#[inline]
+pub fn skip<'de, D: de::Deserializer<'de>>(de: D) -> Result<(), D::Error> {
+    IgnoredAny::deserialize(de).map(|_| ())
+}
 
 /// Why decoding stopped, kept beside serde's own message so that the final error can
 /// name the parameter instead of a line and column.
@@ -82,7 +59,7 @@ enum Failure {
 pub fn decode<S: ArgSlots>(meta: &'static OpMeta, bytes: &[u8]) -> Result<S, OpError> {
     let bytes = trim(bytes);
     if bytes.is_empty() || bytes == b"null" {
-        return Ok(S::default());
+        return Ok(S::empty());
     }
     let failure = Cell::new(None);
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -175,7 +152,7 @@ impl<'de, S: ArgSlots> de::Visitor<'de> for ArgsVisitor<'_, S> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<S, A::Error> {
-        let mut slots = S::default();
+        let mut slots = S::empty();
         let mut index = 0;
         while index < S::LEN {
             self.failure.set(Some(Failure::Value(index)));
@@ -202,12 +179,16 @@ impl<'de, S: ArgSlots> de::Visitor<'de> for ArgsVisitor<'_, S> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<S, A::Error> {
-        let mut slots = S::default();
+        let mut slots = S::empty();
+        let mut filled = vec![false; S::LEN];
         while let Some(index) = map.next_key_seed(KeySeed {
             meta: self.meta,
             failure: self.failure,
         })? {
-            if slots.is_filled(index) {
+            let Some(seen) = filled.get_mut(index) else {
+                return Err(de::Error::custom("argument index out of range"));
+            };
+            if std::mem::replace(seen, true) {
                 self.failure.set(Some(Failure::Name));
                 let name = self.meta.arguments().nth(index).map_or("?", |p| p.name);
                 return Err(de::Error::custom(format_args!(

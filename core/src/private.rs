@@ -17,13 +17,13 @@ use futures_util::future::select_all;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-pub use crate::args::{ArgSlots, decode as decode_args, required};
+pub use crate::args::{ArgSlots, decode as decode_args, deserialize, required, skip};
 pub use crate::decl::{
     AsyncCall, Handler, OpDecl, OpFuture, OpMeta, OpMode, OpOutput, ParamKindMeta, ParamMeta,
     SyncCall,
 };
 pub use crate::{ErrorClass, NewResource, OpError, OpState, Resource, ResourceId};
-pub use serde::{Serialize as SerializeTrait, de::DeserializeOwned};
+pub use serde::Deserializer;
 pub use tokio_util::sync::CancellationToken as Cancel;
 
 /// Serializes an op's result into `out`.
@@ -196,8 +196,8 @@ pub fn spawn_blocking_op<R, B>(
     finish: Finish<R>,
 ) -> Result<OpFuture, OpError>
 where
-    R: Send + 'static,
-    B: FnOnce() -> (R, Vec<Vec<u8>>) + Send + 'static,
+    R: 'static,
+    B: FnOnce() -> (SendGuard<R>, Vec<Vec<u8>>) + Send + 'static,
 {
     let handle = tokio::runtime::Handle::try_current().map_err(|_| {
         OpError::generic("async entries need a tokio runtime on the calling thread")
@@ -208,7 +208,7 @@ where
     let future = async move {
         match task.await {
             Ok((ret, bufs)) => OpOutput {
-                result: finish_output(ret, &state, finish),
+                result: finish_output(ret.into_inner(), &state, finish),
                 bufs,
             },
             Err(err) => OpOutput {
@@ -294,10 +294,27 @@ fn interrupted(meta: &'static OpMeta) -> OpError {
     .with_op(meta.name)
 }
 
-/// Compile-time checks that expansions span at the user's types, so that an error
-/// points at the parameter or return type that is wrong.
-pub const fn assert_send<T: Send>() {}
-pub const fn assert_clone_send<T: Clone + Send + 'static>() {}
-pub const fn assert_serialize<T: Serialize + ?Sized>() {}
-pub const fn assert_deserialize<T: DeserializeOwned>() {}
-pub const fn assert_resource<T: Resource>() {}
+/// A value that may cross into `spawn_blocking`.
+///
+/// The only constructor requires `T: Send`, and generated code calls it spanned at the
+/// user's parameter or return type: a type that is not `Send` is reported there, once,
+/// instead of at the `spawn_blocking` call inside the expansion.
+pub struct SendGuard<T>(T);
+
+impl<T> SendGuard<T> {
+    #[inline]
+    pub fn new(value: T) -> Self
+    where
+        T: Send,
+    {
+        Self(value)
+    }
+
+    #[inline]
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+// SAFETY: a `SendGuard<T>` can only be made by `new`, which requires `T: Send`.
+unsafe impl<T> Send for SendGuard<T> {}

@@ -121,7 +121,6 @@ fn expand(spec: &OpSpec) -> TokenStream {
         }
         Entries::Sync => {}
     }
-    let assertions = expand_assertions(spec);
     quote! {
         #func
         #companion
@@ -135,7 +134,6 @@ fn expand(spec: &OpSpec) -> TokenStream {
             #finish
             #(#entries)*
         }
-        #assertions
     }
 }
 
@@ -201,8 +199,11 @@ fn expand_meta(spec: &OpSpec) -> TokenStream {
 }
 
 /// `__decode`: the JSON arguments into their owned types, shared by both entries.
+/// Each slot is filled by a `deserialize::<T>` call spanned at the parameter's type, so
+/// a type that is not `Deserialize` is reported there.
 fn expand_decode(spec: &OpSpec) -> TokenStream {
     let mut types = Vec::new();
+    let mut fills = Vec::new();
     let mut takes = Vec::new();
     for (index, param) in arguments(spec).enumerate() {
         let slot = syn::Index::from(index);
@@ -212,6 +213,12 @@ fn expand_decode(spec: &OpSpec) -> TokenStream {
             } => (decode.to_token_stream(), *optional),
             _ => (quote!(::opkit::__private::ResourceId), false),
         };
+        let deserialize = quote_spanned! {param.ty.span()=>
+            ::opkit::__private::deserialize::<#ty, __D>(__de)
+        };
+        fills.push(quote! {
+            #index => self.#slot = ::core::option::Option::Some(#deserialize?),
+        });
         types.push(ty);
         takes.push(if optional {
             quote!(::core::option::Option::flatten(__slots.#slot))
@@ -219,13 +226,32 @@ fn expand_decode(spec: &OpSpec) -> TokenStream {
             quote!(::opkit::__private::required(__slots.#slot, Self::META, #index)?)
         });
     }
+    let len = types.len();
+    let nones = types.iter().map(|_| quote!(::core::option::Option::None));
     quote! {
         #[inline]
         fn __decode(
             __args: &[u8],
         ) -> ::core::result::Result<(#(#types,)*), ::opkit::__private::OpError> {
-            let __slots: (#(::core::option::Option<#types>,)*) =
-                ::opkit::__private::decode_args(Self::META, __args)?;
+            struct __Slots(#(::core::option::Option<#types>,)*);
+            impl ::opkit::__private::ArgSlots for __Slots {
+                const LEN: usize = #len;
+                fn empty() -> Self {
+                    __Slots(#(#nones,)*)
+                }
+                fn fill<'de, __D: ::opkit::__private::Deserializer<'de>>(
+                    &mut self,
+                    __index: usize,
+                    __de: __D,
+                ) -> ::core::result::Result<(), __D::Error> {
+                    match __index {
+                        #(#fills)*
+                        _ => ::opkit::__private::skip(__de)?,
+                    }
+                    ::core::result::Result::Ok(())
+                }
+            }
+            let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
             ::core::result::Result::Ok((#(#takes,)*))
         }
     }
@@ -284,8 +310,11 @@ fn expand_sync_entry(spec: &OpSpec) -> TokenStream {
             ParamKind::Serde { borrowed, .. } => by_ref(&local, *borrowed),
             ParamKind::Resource { resource, by } => {
                 let param_name = param.name.to_string();
+                let lookup = quote_spanned! {resource.span()=>
+                    ::opkit::__private::resource::<#resource>
+                };
                 lookups.push(quote! {
-                    let #local = ::opkit::__private::resource::<#resource>(Self::META, __c.state, #param_name, #local)?;
+                    let #local = #lookup(Self::META, __c.state, #param_name, #local)?;
                 });
                 match by {
                     ResourceBy::Ref => quote!(&*#local),
@@ -297,11 +326,13 @@ fn expand_sync_entry(spec: &OpSpec) -> TokenStream {
                 buffer_index += 1;
                 match kind {
                     BufferKind::Ref => {
-                        restores.push(quote!(::opkit::__private::put_buf(__c.bufs, #this, #local);));
+                        restores
+                            .push(quote!(::opkit::__private::put_buf(__c.bufs, #this, #local);));
                         quote!(&#local)
                     }
                     BufferKind::Mut => {
-                        restores.push(quote!(::opkit::__private::put_buf(__c.bufs, #this, #local);));
+                        restores
+                            .push(quote!(::opkit::__private::put_buf(__c.bufs, #this, #local);));
                         quote!(&mut #local)
                     }
                     BufferKind::Owned => quote!(#local),
@@ -309,15 +340,17 @@ fn expand_sync_entry(spec: &OpSpec) -> TokenStream {
             }
             ParamKind::StateRef(ty) => {
                 state_borrow = state_borrow.max(StateBorrow::Shared);
+                let lookup = quote_spanned!(ty.span()=> ::opkit::__private::state_ref::<#ty>);
                 state_lookups.push(quote! {
-                    let #local = ::opkit::__private::state_ref::<#ty>(Self::META, &__st)?;
+                    let #local = #lookup(Self::META, &__st)?;
                 });
                 quote!(#local)
             }
             ParamKind::StateMut(ty) => {
                 state_borrow = StateBorrow::Exclusive;
+                let lookup = quote_spanned!(ty.span()=> ::opkit::__private::state_mut::<#ty>);
                 state_lookups.push(quote! {
-                    let #local = ::opkit::__private::state_mut::<#ty>(Self::META, &mut __st)?;
+                    let #local = #lookup(Self::META, &mut __st)?;
                 });
                 quote!(#local)
             }
@@ -359,6 +392,9 @@ fn expand_sync_entry(spec: &OpSpec) -> TokenStream {
 
 /// The async entry: everything the body needs is owned, so that it can move into
 /// `spawn_blocking` (or into the future of an `async fn`).
+///
+/// For `spawn_blocking`, each owned value is wrapped in a `SendGuard` spanned at the
+/// user's type: that is where a type that is not `Send` gets reported.
 fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
     let name = &spec.name;
     let decoded = decoded_locals(spec);
@@ -366,17 +402,30 @@ fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
     let mut cancels = Vec::new();
     let mut args = Vec::new();
     let mut returned_bufs = Vec::new();
+    // Moves a value into the blocking closure, checking `Send` at `span`.
+    let guard = |local: &Ident, span: Span, prepare: &mut Vec<TokenStream>| {
+        if is_async_fn {
+            return quote!(#local);
+        }
+        let new = quote_spanned!(span=> ::opkit::__private::SendGuard::new);
+        prepare.push(quote!(let #local = #new(#local);));
+        quote!(#local.into_inner())
+    };
     for (index, param) in spec.params.iter().enumerate() {
         let local = local(index);
         args.push(match &param.kind {
-            ParamKind::Serde { borrowed, .. } => by_ref(&local, *borrowed),
+            ParamKind::Serde { borrowed, .. } => {
+                let value = guard(&local, param.ty.span(), &mut prepare);
+                if *borrowed { quote!(&#value) } else { value }
+            }
             ParamKind::Resource { resource, by } => {
                 let param_name = param.name.to_string();
                 let cancel = format_ident!("__cancel{}", index);
+                let lookup = quote_spanned! {resource.span()=>
+                    ::opkit::__private::resource_cancel::<#resource>
+                };
                 prepare.push(quote! {
-                    let (#local, #cancel) = ::opkit::__private::resource_cancel::<#resource>(
-                        Self::META, __c.state, #param_name, #local,
-                    )?;
+                    let (#local, #cancel) = #lookup(Self::META, __c.state, #param_name, #local)?;
                 });
                 cancels.push(cancel);
                 match by {
@@ -399,10 +448,10 @@ fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
                 }
             },
             ParamKind::StateRef(ty) => {
-                prepare.push(quote! {
-                    let #local = ::opkit::__private::state_clone::<#ty>(Self::META, __c.state)?;
-                });
-                quote!(&#local)
+                let lookup = quote_spanned!(ty.span()=> ::opkit::__private::state_clone::<#ty>);
+                prepare.push(quote!(let #local = #lookup(Self::META, __c.state)?;));
+                let value = guard(&local, ty.span(), &mut prepare);
+                quote!(&#value)
             }
             ParamKind::OpStateRc => {
                 prepare.push(quote!(let #local = ::std::rc::Rc::clone(__c.state);));
@@ -429,6 +478,8 @@ fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
             )
         }
     } else {
+        let ret_span = spec.ret.ty.as_ref().map_or(spec.ret.span, Spanned::span);
+        let guard_ret = quote_spanned!(ret_span=> ::opkit::__private::SendGuard::new(__ret));
         quote! {
             ::opkit::__private::spawn_blocking_op(
                 Self::META,
@@ -436,7 +487,7 @@ fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
                 ::std::vec![#(#cancels),*],
                 move || {
                     let __ret = #name(#(#args),*);
-                    (__ret, ::std::vec![#(#returned_bufs),*])
+                    (#guard_ret, ::std::vec![#(#returned_bufs),*])
                 },
                 Self::__finish,
             )
@@ -451,42 +502,6 @@ fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
             #take_bufs
             #spawn
         }
-    }
-}
-
-/// Compile-time checks spanned at the user's types: what crosses into
-/// `spawn_blocking` must be `Send`, a `#[state] &T` cloned for it `Clone + Send`.
-fn expand_assertions(spec: &OpSpec) -> TokenStream {
-    if !spec.entries.has_blocking() {
-        return quote!();
-    }
-    let mut checks = Vec::new();
-    for param in &spec.params {
-        match &param.kind {
-            ParamKind::Serde { decode, .. } => {
-                let span = param.ty.span();
-                checks.push(quote_spanned!(span=> ::opkit::__private::assert_send::<#decode>();));
-            }
-            ParamKind::StateRef(ty) => {
-                checks.push(
-                    quote_spanned!(ty.span()=> ::opkit::__private::assert_clone_send::<#ty>();),
-                );
-            }
-            ParamKind::Resource { .. }
-            | ParamKind::Buffer(_)
-            | ParamKind::StateMut(_)
-            | ParamKind::OpStateRef
-            | ParamKind::OpStateMut
-            | ParamKind::OpStateRc => {}
-        }
-    }
-    if let Some(ty) = &spec.ret.ty {
-        checks.push(quote_spanned!(ty.span()=> ::opkit::__private::assert_send::<#ty>();));
-    }
-    quote! {
-        const _: fn() = || {
-            #(#checks)*
-        };
     }
 }
 

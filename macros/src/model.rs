@@ -35,10 +35,6 @@ impl Entries {
     pub fn has_sync(self) -> bool {
         matches!(self, Self::SyncAndBlocking | Self::Sync)
     }
-
-    pub fn has_blocking(self) -> bool {
-        matches!(self, Self::SyncAndBlocking | Self::Blocking)
-    }
 }
 
 pub struct Param {

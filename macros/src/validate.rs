@@ -61,6 +61,17 @@ pub fn check(spec: &OpSpec, errors: &mut Errors) {
                     );
                 }
             }
+            ParamKind::Serde {
+                decode,
+                borrowed: true,
+                ..
+            } if spec.entries == Entries::Async => errors.push(
+                ty,
+                format_args!(
+                    "an `async fn` op owns its arguments; take `{}` instead",
+                    crate::expand::type_string(decode).trim_start_matches("::")
+                ),
+            ),
             ParamKind::Serde { .. } | ParamKind::Resource { .. } | ParamKind::Buffer(_) => {}
         }
     }
@@ -70,13 +81,6 @@ pub fn check(spec: &OpSpec, errors: &mut Errors) {
         errors.push(
             ty,
             "a parameter that borrows `OpState` mutably must be the only one that borrows it; take `&mut OpState` and read the other values from it",
-        );
-    }
-    let arguments = spec.params.iter().filter(|p| p.kind.is_argument()).count();
-    if arguments > 12 {
-        errors.push(
-            &spec.func.sig.inputs,
-            "an op takes at most 12 arguments; group them in a struct that derives `Deserialize`",
         );
     }
 }

@@ -49,10 +49,29 @@ impl op_sleep {
     fn __decode(
         __args: &[u8],
     ) -> ::core::result::Result<(u64,), ::opkit::__private::OpError> {
-        let __slots: (::core::option::Option<u64>,) = ::opkit::__private::decode_args(
-            Self::META,
-            __args,
-        )?;
+        struct __Slots(::core::option::Option<u64>);
+        impl ::opkit::__private::ArgSlots for __Slots {
+            const LEN: usize = 1usize;
+            fn empty() -> Self {
+                __Slots(::core::option::Option::None)
+            }
+            fn fill<'de, __D: ::opkit::__private::Deserializer<'de>>(
+                &mut self,
+                __index: usize,
+                __de: __D,
+            ) -> ::core::result::Result<(), __D::Error> {
+                match __index {
+                    0usize => {
+                        self.0 = ::core::option::Option::Some(
+                            ::opkit::__private::deserialize::<u64, __D>(__de)?,
+                        );
+                    }
+                    _ => ::opkit::__private::skip(__de)?,
+                }
+                ::core::result::Result::Ok(())
+            }
+        }
+        let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok((
             ::opkit::__private::required(__slots.0, Self::META, 0usize)?,
         ))

@@ -81,12 +81,63 @@ impl op_join {
         ),
         ::opkit::__private::OpError,
     > {
-        let __slots: (
+        struct __Slots(
             ::core::option::Option<::std::path::PathBuf>,
             ::core::option::Option<::std::string::String>,
             ::core::option::Option<::std::vec::Vec<String>>,
             ::core::option::Option<Option<String>>,
-        ) = ::opkit::__private::decode_args(Self::META, __args)?;
+        );
+        impl ::opkit::__private::ArgSlots for __Slots {
+            const LEN: usize = 4usize;
+            fn empty() -> Self {
+                __Slots(
+                    ::core::option::Option::None,
+                    ::core::option::Option::None,
+                    ::core::option::Option::None,
+                    ::core::option::Option::None,
+                )
+            }
+            fn fill<'de, __D: ::opkit::__private::Deserializer<'de>>(
+                &mut self,
+                __index: usize,
+                __de: __D,
+            ) -> ::core::result::Result<(), __D::Error> {
+                match __index {
+                    0usize => {
+                        self.0 = ::core::option::Option::Some(
+                            ::opkit::__private::deserialize::<
+                                ::std::path::PathBuf,
+                                __D,
+                            >(__de)?,
+                        );
+                    }
+                    1usize => {
+                        self.1 = ::core::option::Option::Some(
+                            ::opkit::__private::deserialize::<
+                                ::std::string::String,
+                                __D,
+                            >(__de)?,
+                        );
+                    }
+                    2usize => {
+                        self.2 = ::core::option::Option::Some(
+                            ::opkit::__private::deserialize::<
+                                ::std::vec::Vec<String>,
+                                __D,
+                            >(__de)?,
+                        );
+                    }
+                    3usize => {
+                        self.3 = ::core::option::Option::Some(
+                            ::opkit::__private::deserialize::<Option<String>, __D>(__de)?,
+                        );
+                    }
+                    _ => ::opkit::__private::skip(__de)?,
+                }
+                ::core::result::Result::Ok(())
+            }
+        }
+        let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok((
             ::opkit::__private::required(__slots.0, Self::META, 0usize)?,
             ::opkit::__private::required(__slots.1, Self::META, 1usize)?,
@@ -120,25 +171,27 @@ impl op_join {
         ::opkit::__private::OpError,
     > {
         let (__p0, __p1, __p2, __p3) = Self::__decode(__c.args)?;
+        let __p0 = ::opkit::__private::SendGuard::new(__p0);
+        let __p1 = ::opkit::__private::SendGuard::new(__p1);
+        let __p2 = ::opkit::__private::SendGuard::new(__p2);
+        let __p3 = ::opkit::__private::SendGuard::new(__p3);
         ::opkit::__private::spawn_blocking_op(
             Self::META,
             __c.state,
             ::std::vec![],
             move || {
-                let __ret = op_join(&__p0, &__p1, &__p2, __p3);
-                (__ret, ::std::vec![])
+                let __ret = op_join(
+                    &__p0.into_inner(),
+                    &__p1.into_inner(),
+                    &__p2.into_inner(),
+                    __p3.into_inner(),
+                );
+                (::opkit::__private::SendGuard::new(__ret), ::std::vec![])
             },
             Self::__finish,
         )
     }
 }
-const _: fn() = || {
-    ::opkit::__private::assert_send::<::std::path::PathBuf>();
-    ::opkit::__private::assert_send::<::std::string::String>();
-    ::opkit::__private::assert_send::<::std::vec::Vec<String>>();
-    ::opkit::__private::assert_send::<Option<String>>();
-    ::opkit::__private::assert_send::<String>();
-};
 fn main() {
     assert_eq!(op_join(Path::new("a"), "b", & [], None), "a/b");
 }

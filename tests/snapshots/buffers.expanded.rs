@@ -47,7 +47,24 @@ impl op_copy {
     fn __decode(
         __args: &[u8],
     ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
-        let __slots: () = ::opkit::__private::decode_args(Self::META, __args)?;
+        struct __Slots();
+        impl ::opkit::__private::ArgSlots for __Slots {
+            const LEN: usize = 0usize;
+            fn empty() -> Self {
+                __Slots()
+            }
+            fn fill<'de, __D: ::opkit::__private::Deserializer<'de>>(
+                &mut self,
+                __index: usize,
+                __de: __D,
+            ) -> ::core::result::Result<(), __D::Error> {
+                match __index {
+                    _ => ::opkit::__private::skip(__de)?,
+                }
+                ::core::result::Result::Ok(())
+            }
+        }
+        let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok(())
     }
     fn __finish(
@@ -75,15 +92,12 @@ impl op_copy {
             ::std::vec![],
             move || {
                 let __ret = op_copy(&mut __p0, &__p1);
-                (__ret, ::std::vec![__p0, __p1])
+                (::opkit::__private::SendGuard::new(__ret), ::std::vec![__p0, __p1])
             },
             Self::__finish,
         )
     }
 }
-const _: fn() = || {
-    ::opkit::__private::assert_send::<usize>();
-};
 fn main() {
     assert_eq!(op_copy::DECLS[0].entry, "op_copy_async");
 }

@@ -51,10 +51,34 @@ impl op_add {
     fn __decode(
         __args: &[u8],
     ) -> ::core::result::Result<(i64, i64), ::opkit::__private::OpError> {
-        let __slots: (::core::option::Option<i64>, ::core::option::Option<i64>) = ::opkit::__private::decode_args(
-            Self::META,
-            __args,
-        )?;
+        struct __Slots(::core::option::Option<i64>, ::core::option::Option<i64>);
+        impl ::opkit::__private::ArgSlots for __Slots {
+            const LEN: usize = 2usize;
+            fn empty() -> Self {
+                __Slots(::core::option::Option::None, ::core::option::Option::None)
+            }
+            fn fill<'de, __D: ::opkit::__private::Deserializer<'de>>(
+                &mut self,
+                __index: usize,
+                __de: __D,
+            ) -> ::core::result::Result<(), __D::Error> {
+                match __index {
+                    0usize => {
+                        self.0 = ::core::option::Option::Some(
+                            ::opkit::__private::deserialize::<i64, __D>(__de)?,
+                        );
+                    }
+                    1usize => {
+                        self.1 = ::core::option::Option::Some(
+                            ::opkit::__private::deserialize::<i64, __D>(__de)?,
+                        );
+                    }
+                    _ => ::opkit::__private::skip(__de)?,
+                }
+                ::core::result::Result::Ok(())
+            }
+        }
+        let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok((
             ::opkit::__private::required(__slots.0, Self::META, 0usize)?,
             ::opkit::__private::required(__slots.1, Self::META, 1usize)?,
@@ -83,23 +107,20 @@ impl op_add {
         ::opkit::__private::OpError,
     > {
         let (__p0, __p1) = Self::__decode(__c.args)?;
+        let __p0 = ::opkit::__private::SendGuard::new(__p0);
+        let __p1 = ::opkit::__private::SendGuard::new(__p1);
         ::opkit::__private::spawn_blocking_op(
             Self::META,
             __c.state,
             ::std::vec![],
             move || {
-                let __ret = op_add(__p0, __p1);
-                (__ret, ::std::vec![])
+                let __ret = op_add(__p0.into_inner(), __p1.into_inner());
+                (::opkit::__private::SendGuard::new(__ret), ::std::vec![])
             },
             Self::__finish,
         )
     }
 }
-const _: fn() = || {
-    ::opkit::__private::assert_send::<i64>();
-    ::opkit::__private::assert_send::<i64>();
-    ::opkit::__private::assert_send::<i64>();
-};
 fn main() {
     assert_eq!(op_add(1, 2), 3);
     assert_eq!(op_add::DECLS.len(), 2);

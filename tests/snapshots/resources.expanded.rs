@@ -49,10 +49,29 @@ impl op_note_new {
     fn __decode(
         __args: &[u8],
     ) -> ::core::result::Result<(String,), ::opkit::__private::OpError> {
-        let __slots: (::core::option::Option<String>,) = ::opkit::__private::decode_args(
-            Self::META,
-            __args,
-        )?;
+        struct __Slots(::core::option::Option<String>);
+        impl ::opkit::__private::ArgSlots for __Slots {
+            const LEN: usize = 1usize;
+            fn empty() -> Self {
+                __Slots(::core::option::Option::None)
+            }
+            fn fill<'de, __D: ::opkit::__private::Deserializer<'de>>(
+                &mut self,
+                __index: usize,
+                __de: __D,
+            ) -> ::core::result::Result<(), __D::Error> {
+                match __index {
+                    0usize => {
+                        self.0 = ::core::option::Option::Some(
+                            ::opkit::__private::deserialize::<String, __D>(__de)?,
+                        );
+                    }
+                    _ => ::opkit::__private::skip(__de)?,
+                }
+                ::core::result::Result::Ok(())
+            }
+        }
+        let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok((
             ::opkit::__private::required(__slots.0, Self::META, 0usize)?,
         ))
@@ -80,22 +99,19 @@ impl op_note_new {
         ::opkit::__private::OpError,
     > {
         let (__p0,) = Self::__decode(__c.args)?;
+        let __p0 = ::opkit::__private::SendGuard::new(__p0);
         ::opkit::__private::spawn_blocking_op(
             Self::META,
             __c.state,
             ::std::vec![],
             move || {
-                let __ret = op_note_new(__p0);
-                (__ret, ::std::vec![])
+                let __ret = op_note_new(__p0.into_inner());
+                (::opkit::__private::SendGuard::new(__ret), ::std::vec![])
             },
             Self::__finish,
         )
     }
 }
-const _: fn() = || {
-    ::opkit::__private::assert_send::<String>();
-    ::opkit::__private::assert_send::<NewResource<Note>>();
-};
 /// Reads a note.
 pub fn op_note_read(note: &Note) -> Result<String, OpError> {
     note.0.lock().map(|text| text.clone()).map_err(|_| OpError::generic("poisoned"))
@@ -144,10 +160,32 @@ impl op_note_read {
         (::opkit::__private::ResourceId,),
         ::opkit::__private::OpError,
     > {
-        let __slots: (::core::option::Option<::opkit::__private::ResourceId>,) = ::opkit::__private::decode_args(
-            Self::META,
-            __args,
-        )?;
+        struct __Slots(::core::option::Option<::opkit::__private::ResourceId>);
+        impl ::opkit::__private::ArgSlots for __Slots {
+            const LEN: usize = 1usize;
+            fn empty() -> Self {
+                __Slots(::core::option::Option::None)
+            }
+            fn fill<'de, __D: ::opkit::__private::Deserializer<'de>>(
+                &mut self,
+                __index: usize,
+                __de: __D,
+            ) -> ::core::result::Result<(), __D::Error> {
+                match __index {
+                    0usize => {
+                        self.0 = ::core::option::Option::Some(
+                            ::opkit::__private::deserialize::<
+                                ::opkit::__private::ResourceId,
+                                __D,
+                            >(__de)?,
+                        );
+                    }
+                    _ => ::opkit::__private::skip(__de)?,
+                }
+                ::core::result::Result::Ok(())
+            }
+        }
+        let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok((
             ::opkit::__private::required(__slots.0, Self::META, 0usize)?,
         ))
@@ -195,15 +233,12 @@ impl op_note_read {
             ::std::vec![__cancel0],
             move || {
                 let __ret = op_note_read(&*__p0);
-                (__ret, ::std::vec![])
+                (::opkit::__private::SendGuard::new(__ret), ::std::vec![])
             },
             Self::__finish,
         )
     }
 }
-const _: fn() = || {
-    ::opkit::__private::assert_send::<Result<String, OpError>>();
-};
 fn main() {
     assert_eq!(op_note_read::META.params[0].name, "note");
 }
