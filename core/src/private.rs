@@ -124,22 +124,14 @@ pub fn resource<T: Resource>(
     })
 }
 
-/// A `#[resource]` parameter of an async entry, with the token that closing the rid
-/// cancels.
-pub fn resource_cancel<T: Resource>(
-    meta: &'static OpMeta,
-    state: &RefCell<OpState>,
-    param: &'static str,
-    rid: ResourceId,
-) -> Result<(Arc<T>, CancellationToken), OpError> {
+/// The token that closing `rid` cancels, for a `#[resource]` parameter of an async
+/// entry. An unknown rid gets a fresh token: the lookup that follows reports it.
+pub fn cancel_token(state: &RefCell<OpState>, rid: ResourceId) -> CancellationToken {
     state
         .borrow()
         .resource_table
-        .get_with_cancel::<T>(rid)
-        .map_err(|err| {
-            err.context(format_args!("argument '{param}'"))
-                .with_op(meta.name)
-        })
+        .cancel_token(rid)
+        .unwrap_or_default()
 }
 
 /// Moves the byte buffers of the `#[buffer]` parameters out of the call, or fails

@@ -93,13 +93,9 @@ impl ResourceTable {
         downcast(rid, entry.resource.clone())
     }
 
-    /// The resource behind `rid` and the token that `close` cancels.
-    pub fn get_with_cancel<T: Resource>(
-        &self,
-        rid: ResourceId,
-    ) -> Result<(Arc<T>, CancellationToken), OpError> {
-        let entry = self.entry(rid)?;
-        Ok((downcast(rid, entry.resource.clone())?, entry.cancel.clone()))
+    /// The token that closing `rid` cancels: ops pending on the resource watch it.
+    pub fn cancel_token(&self, rid: ResourceId) -> Option<CancellationToken> {
+        self.entries.get(&rid).map(|entry| entry.cancel.clone())
     }
 
     /// The resource behind `rid`, whatever its type.
@@ -204,7 +200,7 @@ mod tests {
         let rid = table.add(Socket(closed.clone())).unwrap();
         let err = table.get::<File>(rid).err().unwrap();
         assert_eq!(err.message(), "rid 0 is a socket, not a File");
-        let (_, cancel) = table.get_with_cancel::<Socket>(rid).unwrap();
+        let cancel = table.cancel_token(rid).unwrap();
         table.close(rid).unwrap();
         assert!(closed.load(Ordering::SeqCst));
         assert!(cancel.is_cancelled());

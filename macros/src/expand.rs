@@ -57,6 +57,10 @@ pub fn expand_op(attr: TokenStream, item: TokenStream) -> TokenStream {
 fn fallback(spec: &OpSpec, err: syn::Error) -> TokenStream {
     let errors = err.to_compile_error();
     let func = &spec.func;
+    if func.sig.receiver().is_some() {
+        // A method: a companion struct would be one more error inside the `impl`.
+        return quote!(#errors #func);
+    }
     let companion = companion(spec);
     let name = &spec.name;
     quote! {
@@ -403,29 +407,35 @@ fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
     let mut args = Vec::new();
     let mut returned_bufs = Vec::new();
     // Moves a value into the blocking closure, checking `Send` at `span`.
-    let guard = |local: &Ident, span: Span, prepare: &mut Vec<TokenStream>| {
+    let guard = |local: &Ident, ty: &dyn ToTokens, span: Span, prepare: &mut Vec<TokenStream>| {
         if is_async_fn {
             return quote!(#local);
         }
-        let new = quote_spanned!(span=> ::opkit::__private::SendGuard::new);
-        prepare.push(quote!(let #local = #new(#local);));
+        let new = quote_spanned!(span=> ::opkit::__private::SendGuard::<#ty>::new);
+        // The argument too is located at the user's type (rustc reports an unmet `Send`
+        // at the argument), while it still resolves to the generated local.
+        let arg = Ident::new(&local.to_string(), Span::call_site().located_at(span));
+        prepare.push(quote!(let #local = #new(#arg);));
         quote!(#local.into_inner())
     };
     for (index, param) in spec.params.iter().enumerate() {
         let local = local(index);
         args.push(match &param.kind {
-            ParamKind::Serde { borrowed, .. } => {
-                let value = guard(&local, param.ty.span(), &mut prepare);
+            ParamKind::Serde {
+                decode, borrowed, ..
+            } => {
+                let value = guard(&local, decode, param.ty.span(), &mut prepare);
                 if *borrowed { quote!(&#value) } else { value }
             }
             ParamKind::Resource { resource, by } => {
                 let param_name = param.name.to_string();
                 let cancel = format_ident!("__cancel{}", index);
                 let lookup = quote_spanned! {resource.span()=>
-                    ::opkit::__private::resource_cancel::<#resource>
+                    ::opkit::__private::resource::<#resource>
                 };
                 prepare.push(quote! {
-                    let (#local, #cancel) = #lookup(Self::META, __c.state, #param_name, #local)?;
+                    let #cancel = ::opkit::__private::cancel_token(__c.state, #local);
+                    let #local = #lookup(Self::META, __c.state, #param_name, #local)?;
                 });
                 cancels.push(cancel);
                 match by {
@@ -450,7 +460,7 @@ fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
             ParamKind::StateRef(ty) => {
                 let lookup = quote_spanned!(ty.span()=> ::opkit::__private::state_clone::<#ty>);
                 prepare.push(quote!(let #local = #lookup(Self::META, __c.state)?;));
-                let value = guard(&local, ty.span(), &mut prepare);
+                let value = guard(&local, ty, ty.span(), &mut prepare);
                 quote!(&#value)
             }
             ParamKind::OpStateRc => {
@@ -478,8 +488,10 @@ fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
             )
         }
     } else {
-        let ret_span = spec.ret.ty.as_ref().map_or(spec.ret.span, Spanned::span);
-        let guard_ret = quote_spanned!(ret_span=> ::opkit::__private::SendGuard::new(__ret));
+        let guard_ret = match &spec.ret.ty {
+            Some(ty) => quote_spanned!(ty.span()=> ::opkit::__private::SendGuard::<#ty>::new(__ret)),
+            None => quote!(::opkit::__private::SendGuard::<()>::new(__ret)),
+        };
         quote! {
             ::opkit::__private::spawn_blocking_op(
                 Self::META,

@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{
     Attribute, FnArg, GenericArgument, Ident, ItemFn, Lifetime, Pat, PathArguments, ReturnType,
-    Type, TypePath, parse_quote,
+    Type, TypePath, parse_quote, parse_quote_spanned,
 };
 
 use crate::attr::OpOptions;
@@ -204,15 +204,17 @@ fn classify_plain(ty: &Type) -> syn::Result<ParamKind> {
                 "a `&mut` parameter cannot be decoded from the arguments; take the value, or mark a byte buffer `#[buffer]`",
             ));
         }
+        // Spanned at the type as written, so errors about it point there.
+        let span = r.elem.span();
         let decode: Type = match &*r.elem {
             Type::Path(p) if p.qself.is_none() && p.path.is_ident("str") => {
-                parse_quote!(::std::string::String)
+                parse_quote_spanned!(span=> ::std::string::String)
             }
             Type::Slice(slice) => {
                 let elem = &slice.elem;
-                parse_quote!(::std::vec::Vec<#elem>)
+                parse_quote_spanned!(span=> ::std::vec::Vec<#elem>)
             }
-            elem if is_named(elem, "Path") => parse_quote!(::std::path::PathBuf),
+            elem if is_named(elem, "Path") => parse_quote_spanned!(span=> ::std::path::PathBuf),
             elem => elem.clone(),
         };
         return Ok(ParamKind::Serde {

@@ -1,7 +1,14 @@
-//! The macro through rustc: every snapshot input compiles under `#![deny(warnings)]`.
+//! The macro through rustc: every snapshot input compiles under `#![deny(warnings)]`,
+//! and every misuse in `ui/` fails with the reviewed message in its `.stderr`.
 
 #[test]
 fn snapshot_inputs_compile() {
     let t = trybuild::TestCases::new();
     t.pass("expand/*.rs");
+}
+
+#[test]
+fn misuses_fail_with_spanned_errors() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("ui/*.rs");
 }

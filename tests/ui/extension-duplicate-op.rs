@@ -1,0 +1,12 @@
+use opkit::{extension, op};
+
+#[op]
+fn op_add(a: i64, b: i64) -> i64 {
+    a + b
+}
+
+extension!(math, ops = [op_add, op_add]);
+
+fn main() {
+    let _ = math();
+}

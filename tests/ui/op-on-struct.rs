@@ -1,0 +1,8 @@
+use opkit::op;
+
+#[op]
+struct Adder;
+
+fn main() {
+    let _ = Adder;
+}
