@@ -14,7 +14,9 @@ pub fn op_close(state: &mut OpState, rid: ResourceId) -> Result<(), OpError> {
 /// One open resource, as `op_resources` lists it.
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct ResourceInfo {
+    /// The resource id.
     pub rid: ResourceId,
+    /// What the resource calls itself, e.g. `"fsFile"`.
     pub name: String,
 }
 

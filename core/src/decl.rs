@@ -19,6 +19,7 @@ pub enum OpMode {
 }
 
 impl OpMode {
+    /// `"sync"`, `"blocking"` or `"async"`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Sync => "sync",
@@ -49,6 +50,7 @@ pub enum ParamKindMeta {
 }
 
 impl ParamKindMeta {
+    /// The kind's name in the docs, e.g. `"serde"`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Serde => "serde",
@@ -68,9 +70,11 @@ impl ParamKindMeta {
 /// One parameter of an op, as written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParamMeta {
+    /// The parameter's name as written.
     pub name: &'static str,
     /// The Rust type as written, e.g. `&str` or `Option<u32>`.
     pub ty: &'static str,
+    /// Where the value comes from.
     pub kind: ParamKindMeta,
     /// A trailing `Option` argument that the guest may leave out.
     pub optional: bool,
@@ -83,6 +87,7 @@ pub struct OpMeta {
     pub name: &'static str,
     /// The doc comment, trimmed.
     pub doc: &'static str,
+    /// Every parameter, in order.
     pub params: &'static [ParamMeta],
     /// The return type as written; `()` when there is none.
     pub ret: &'static str,
@@ -102,12 +107,16 @@ impl OpMeta {
 pub struct OpDecl {
     /// The entry's name in the dispatch table.
     pub entry: &'static str,
+    /// How the entry runs.
     pub mode: OpMode,
+    /// What the op is, shared by its entries.
     pub meta: &'static OpMeta,
+    /// The generated function.
     pub handler: Handler,
 }
 
 impl OpDecl {
+    /// The op's name, e.g. `op_stat` for the entry `op_stat_async`.
     pub const fn name(&self) -> &'static str {
         self.meta.name
     }
@@ -126,7 +135,9 @@ impl std::fmt::Debug for OpDecl {
 /// The generated function behind an entry.
 #[derive(Clone, Copy)]
 pub enum Handler {
+    /// Called inline with [`SyncCall`].
     Sync(SyncFn),
+    /// Returns the future of the call.
     Async(AsyncFn),
 }
 
@@ -142,9 +153,11 @@ pub type OpFuture = Pin<Box<dyn Future<Output = OpOutput>>>;
 
 /// What a sync entry gets.
 pub struct SyncCall<'a> {
+    /// The runtime's state.
     pub state: &'a Rc<RefCell<OpState>>,
     /// The JSON arguments, an array or an object.
     pub args: &'a [u8],
+    /// The byte buffers beside the arguments.
     pub bufs: &'a mut [Vec<u8>],
     /// Where the JSON result goes.
     pub out: &'a mut Vec<u8>,
@@ -152,7 +165,9 @@ pub struct SyncCall<'a> {
 
 /// What an async entry gets.
 pub struct AsyncCall<'a> {
+    /// The runtime's state.
     pub state: &'a Rc<RefCell<OpState>>,
+    /// The JSON arguments, an array or an object.
     pub args: &'a [u8],
     /// Taken by the entry once the arguments have decoded, left alone otherwise.
     pub bufs: &'a mut Vec<Vec<u8>>,
@@ -162,6 +177,8 @@ pub struct AsyncCall<'a> {
 /// caller (a `#[buffer] &mut [u8]` parameter writes into one).
 #[derive(Debug)]
 pub struct OpOutput {
+    /// The JSON result, or the error.
     pub result: Result<Vec<u8>, OpError>,
+    /// The call's byte buffers.
     pub bufs: Vec<Vec<u8>>,
 }

@@ -39,6 +39,7 @@ pub struct Extension {
 }
 
 impl Extension {
+    /// An extension of the given entries, with no state setup.
     pub fn new(name: &'static str, decls: impl IntoIterator<Item = OpDecl>) -> Self {
         Self {
             name,
@@ -54,10 +55,12 @@ impl Extension {
         self
     }
 
+    /// The extension's name.
     pub fn name(&self) -> &'static str {
         self.name
     }
 
+    /// Its entries.
     pub fn decls(&self) -> &[OpDecl] {
         &self.decls
     }
@@ -75,8 +78,11 @@ impl fmt::Debug for Extension {
 /// One entry of the table.
 #[derive(Debug, Clone, Copy)]
 pub struct TableEntry {
+    /// The entry's dense id: its index in the table.
     pub id: OpId,
+    /// The entry.
     pub decl: OpDecl,
+    /// The extension that registered it.
     pub extension: &'static str,
 }
 
@@ -85,8 +91,11 @@ pub struct TableEntry {
 pub enum RegistrationError {
     /// Two extensions (or one, twice) register the same entry name.
     DuplicateEntry {
+        /// The entry name.
         entry: &'static str,
+        /// The extension that registered it first.
         first: &'static str,
+        /// The extension that registered it again.
         second: &'static str,
     },
     /// Two extensions have the same name.
@@ -174,19 +183,23 @@ impl DispatchTable {
         self.by_name.get(entry).copied()
     }
 
+    /// The entry with this id.
     #[inline]
     pub fn get(&self, id: OpId) -> Option<&TableEntry> {
         self.entries.get(id as usize)
     }
 
+    /// Every entry, in id order.
     pub fn entries(&self) -> &[TableEntry] {
         &self.entries
     }
 
+    /// How many entries the table has.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether the table has no entries (it always has the built-in ones).
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

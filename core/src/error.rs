@@ -8,26 +8,47 @@ use std::io;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorClass {
+    /// A file, entry or name that does not exist.
     NotFound,
+    /// Refused by the op's permissions or by the OS.
     PermissionDenied,
+    /// The target exists already.
     AlreadyExists,
+    /// Data or input the op cannot use.
     InvalidData,
+    /// The arguments do not fit the op: wrong type, count or name.
     TypeError,
+    /// A rid that is not open, or of another type.
     BadResource,
+    /// The resource is in use by another pending op.
     Busy,
+    /// The op was cancelled, e.g. its resource was closed.
     Interrupted,
+    /// The op ran out of time.
     TimedOut,
+    /// The peer refused the connection.
     ConnectionRefused,
+    /// The peer reset or aborted the connection.
     ConnectionReset,
+    /// The address is taken.
     AddrInUse,
+    /// The address cannot be used here.
     AddrNotAvailable,
+    /// Writing to a closed connection or pipe.
     BrokenPipe,
+    /// The socket is not connected.
     NotConnected,
+    /// A file was expected, a directory was found.
     IsADirectory,
+    /// A directory was expected.
     NotADirectory,
+    /// The data ended early.
     UnexpectedEof,
+    /// The operation would block.
     WouldBlock,
+    /// Anything else.
     Generic,
+    /// The op's body panicked; the runtime kept serving.
     Panic,
 }
 
@@ -186,18 +207,22 @@ impl OpError {
         self
     }
 
+    /// The class a guest matches on.
     pub fn class(&self) -> ErrorClass {
         self.class
     }
 
+    /// The message, without class or op.
     pub fn message(&self) -> &str {
         &self.message
     }
 
+    /// The code, e.g. `"ENOENT"` for an `io::Error`.
     pub fn code(&self) -> Option<&'static str> {
         self.code
     }
 
+    /// The op the error came from.
     pub fn op(&self) -> Option<&'static str> {
         self.op
     }

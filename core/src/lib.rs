@@ -21,6 +21,8 @@
 //! # }
 //! ```
 
+#![deny(missing_docs)]
+
 // Lets `#[op]` expansions inside this crate name `::opkit` as user crates do.
 extern crate self as opkit;
 
@@ -44,7 +46,33 @@ pub use decl::{
 };
 pub use dispatch::{DispatchTable, Extension, OpId, RegistrationError, TableEntry};
 pub use error::{ErrorClass, OpError, errno_name};
-pub use opkit_macros::{extension, op};
+/// Declares an extension: a named list of ops and the state they need.
+///
+/// `extension!(pub name, ops = [op_a, path::to::op_b], state = |state| { .. })`
+/// expands to `pub fn name() -> Extension`. The state setup runs on the `OpState` of
+/// every runtime built with the extension; an op listed twice is a compile error.
+///
+/// ```
+/// use opkit::{OpState, Runtime, extension, op};
+///
+/// struct Greeting(String);
+///
+/// /// Greets with the configured greeting.
+/// #[op(sync)]
+/// fn op_hi(#[state] greeting: &Greeting, name: &str) -> String {
+///     format!("{} {name}", greeting.0)
+/// }
+///
+/// extension!(pub greeter, ops = [op_hi], state = |state: &mut OpState| {
+///     state.put(Greeting("hi".into()));
+/// });
+///
+/// let rt = Runtime::new([greeter()]).unwrap();
+/// assert_eq!(rt.call_sync("op_hi_sync", br#"["bo"]"#, &mut []).unwrap(), br#""hi bo""#);
+/// ```
+pub use opkit_macros::extension;
+#[doc = include_str!("op.md")]
+pub use opkit_macros::op;
 pub use resources::{Resource, ResourceId, ResourceTable};
 pub use runtime::{Completion, OpRef, Runtime};
 pub use state::OpState;

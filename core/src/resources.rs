@@ -75,14 +75,17 @@ impl ResourceTable {
         Ok(rid)
     }
 
+    /// Whether `rid` is open.
     pub fn has(&self, rid: ResourceId) -> bool {
         self.entries.contains_key(&rid)
     }
 
+    /// How many resources are open.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether no resource is open.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

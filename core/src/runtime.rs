@@ -16,7 +16,9 @@ use crate::{Extension, OpError, OpState};
 /// Names an entry: by dense id (an index) or by name (one hash lookup).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpRef<'a> {
+    /// A dense id, from [`Runtime::op_id`].
     Id(OpId),
+    /// An entry name, e.g. `"op_stat_async"`.
     Name(&'a str),
 }
 
@@ -91,10 +93,12 @@ impl Runtime {
         }
     }
 
+    /// The dispatch table, to share with other runtimes.
     pub fn table(&self) -> &Arc<DispatchTable> {
         &self.table
     }
 
+    /// This runtime's state and resources.
     pub fn state(&self) -> &Rc<RefCell<OpState>> {
         &self.state
     }

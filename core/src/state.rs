@@ -28,18 +28,22 @@ impl OpState {
         old.downcast().ok().map(|boxed| *boxed)
     }
 
+    /// Whether a `T` is stored.
     pub fn has<T: 'static>(&self) -> bool {
         self.values.contains_key(&TypeId::of::<T>())
     }
 
+    /// The stored `T`.
     pub fn borrow<T: 'static>(&self) -> Option<&T> {
         self.values.get(&TypeId::of::<T>())?.downcast_ref()
     }
 
+    /// The stored `T`, mutably.
     pub fn borrow_mut<T: 'static>(&mut self) -> Option<&mut T> {
         self.values.get_mut(&TypeId::of::<T>())?.downcast_mut()
     }
 
+    /// Removes and returns the stored `T`.
     pub fn take<T: 'static>(&mut self) -> Option<T> {
         let boxed = self.values.remove(&TypeId::of::<T>())?;
         boxed.downcast().ok().map(|boxed| *boxed)

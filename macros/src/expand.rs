@@ -489,7 +489,9 @@ fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
         }
     } else {
         let guard_ret = match &spec.ret.ty {
-            Some(ty) => quote_spanned!(ty.span()=> ::opkit::__private::SendGuard::<#ty>::new(__ret)),
+            Some(ty) => {
+                quote_spanned!(ty.span()=> ::opkit::__private::SendGuard::<#ty>::new(__ret))
+            }
             None => quote!(::opkit::__private::SendGuard::<()>::new(__ret)),
         };
         quote! {

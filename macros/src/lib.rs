@@ -7,6 +7,8 @@ mod attr;
 mod errors;
 mod expand;
 mod extension;
+#[cfg(test)]
+mod kinds;
 mod model;
 mod signature;
 #[cfg(test)]
@@ -15,14 +17,13 @@ mod validate;
 
 use proc_macro::TokenStream;
 
-/// Turns a function into an op. See the `opkit` crate for the options and the
-/// supported parameter and return kinds.
+/// Turns a function into an op. Documented, with examples, as `opkit::op`.
 #[proc_macro_attribute]
 pub fn op(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand_op(attr.into(), item.into()).into()
 }
 
-/// Declares an extension: `extension!(pub name, ops = [op_a, op_b], state = |state| ..)`.
+/// Declares an extension. Documented, with examples, as `opkit::extension`.
 #[proc_macro]
 pub fn extension(input: TokenStream) -> TokenStream {
     extension::expand_extension(input.into()).into()

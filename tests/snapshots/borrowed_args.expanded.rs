@@ -171,10 +171,10 @@ impl op_join {
         ::opkit::__private::OpError,
     > {
         let (__p0, __p1, __p2, __p3) = Self::__decode(__c.args)?;
-        let __p0 = ::opkit::__private::SendGuard::new(__p0);
-        let __p1 = ::opkit::__private::SendGuard::new(__p1);
-        let __p2 = ::opkit::__private::SendGuard::new(__p2);
-        let __p3 = ::opkit::__private::SendGuard::new(__p3);
+        let __p0 = ::opkit::__private::SendGuard::<::std::path::PathBuf>::new(__p0);
+        let __p1 = ::opkit::__private::SendGuard::<::std::string::String>::new(__p1);
+        let __p2 = ::opkit::__private::SendGuard::<::std::vec::Vec<String>>::new(__p2);
+        let __p3 = ::opkit::__private::SendGuard::<Option<String>>::new(__p3);
         ::opkit::__private::spawn_blocking_op(
             Self::META,
             __c.state,
@@ -186,7 +186,7 @@ impl op_join {
                     &__p2.into_inner(),
                     __p3.into_inner(),
                 );
-                (::opkit::__private::SendGuard::new(__ret), ::std::vec![])
+                (::opkit::__private::SendGuard::<String>::new(__ret), ::std::vec![])
             },
             Self::__finish,
         )

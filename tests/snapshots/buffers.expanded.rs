@@ -92,7 +92,10 @@ impl op_copy {
             ::std::vec![],
             move || {
                 let __ret = op_copy(&mut __p0, &__p1);
-                (::opkit::__private::SendGuard::new(__ret), ::std::vec![__p0, __p1])
+                (
+                    ::opkit::__private::SendGuard::<usize>::new(__ret),
+                    ::std::vec![__p0, __p1],
+                )
             },
             Self::__finish,
         )

@@ -107,15 +107,15 @@ impl op_add {
         ::opkit::__private::OpError,
     > {
         let (__p0, __p1) = Self::__decode(__c.args)?;
-        let __p0 = ::opkit::__private::SendGuard::new(__p0);
-        let __p1 = ::opkit::__private::SendGuard::new(__p1);
+        let __p0 = ::opkit::__private::SendGuard::<i64>::new(__p0);
+        let __p1 = ::opkit::__private::SendGuard::<i64>::new(__p1);
         ::opkit::__private::spawn_blocking_op(
             Self::META,
             __c.state,
             ::std::vec![],
             move || {
                 let __ret = op_add(__p0.into_inner(), __p1.into_inner());
-                (::opkit::__private::SendGuard::new(__ret), ::std::vec![])
+                (::opkit::__private::SendGuard::<i64>::new(__ret), ::std::vec![])
             },
             Self::__finish,
         )

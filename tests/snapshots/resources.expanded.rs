@@ -99,14 +99,17 @@ impl op_note_new {
         ::opkit::__private::OpError,
     > {
         let (__p0,) = Self::__decode(__c.args)?;
-        let __p0 = ::opkit::__private::SendGuard::new(__p0);
+        let __p0 = ::opkit::__private::SendGuard::<String>::new(__p0);
         ::opkit::__private::spawn_blocking_op(
             Self::META,
             __c.state,
             ::std::vec![],
             move || {
                 let __ret = op_note_new(__p0.into_inner());
-                (::opkit::__private::SendGuard::new(__ret), ::std::vec![])
+                (
+                    ::opkit::__private::SendGuard::<NewResource<Note>>::new(__ret),
+                    ::std::vec![],
+                )
             },
             Self::__finish,
         )
@@ -224,7 +227,8 @@ impl op_note_read {
         ::opkit::__private::OpError,
     > {
         let (__p0,) = Self::__decode(__c.args)?;
-        let (__p0, __cancel0) = ::opkit::__private::resource_cancel::<
+        let __cancel0 = ::opkit::__private::cancel_token(__c.state, __p0);
+        let __p0 = ::opkit::__private::resource::<
             Note,
         >(Self::META, __c.state, "note", __p0)?;
         ::opkit::__private::spawn_blocking_op(
@@ -233,7 +237,10 @@ impl op_note_read {
             ::std::vec![__cancel0],
             move || {
                 let __ret = op_note_read(&*__p0);
-                (::opkit::__private::SendGuard::new(__ret), ::std::vec![])
+                (
+                    ::opkit::__private::SendGuard::<Result<String, OpError>>::new(__ret),
+                    ::std::vec![],
+                )
             },
             Self::__finish,
         )
