@@ -1,0 +1,33 @@
+//! The dispatch table a host serves: opkit's built-ins, `opkit-fs` and `opkit-net`,
+//! with the permissions granted.
+
+use std::sync::Arc;
+
+use opkit::DispatchTable;
+
+use crate::config::Grants;
+
+/// Builds the table. The state setup of each extension carries the grants, so every
+/// session's runtime gets its own copy of the cwd and umask.
+pub fn build_table(grants: &Grants) -> Result<Arc<DispatchTable>, String> {
+    let mut fs = opkit_fs::FsPermissions::deny_all();
+    for root in &grants.read {
+        fs = fs.allow_read(root);
+    }
+    for root in &grants.write {
+        fs = fs.allow_write(root);
+    }
+    let mut context = opkit_fs::FsContext::new(fs);
+    if let Some(cwd) = &grants.cwd {
+        context = context.with_cwd(cwd);
+    }
+    let mut net = opkit_net::NetPermissions::new();
+    for entry in &grants.net {
+        net = net
+            .allow(entry)
+            .map_err(|err| format!("--allow-net {entry}: {}", err.message()))?;
+    }
+    let table = DispatchTable::new([opkit_fs::extension_with(context), opkit_net::extension(net)])
+        .map_err(|err| err.to_string())?;
+    Ok(Arc::new(table))
+}

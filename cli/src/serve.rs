@@ -1,0 +1,255 @@
+//! The transports: HTTP POST and WebSocket on one loopback port, and stdio.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::{SinkExt, StreamExt};
+use opkit::DispatchTable;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio::sync::watch;
+use tokio_util::task::LocalPoolHandle;
+
+use crate::session::{Limits, run_session, spawn_session};
+
+#[derive(Clone)]
+struct Server {
+    table: Arc<DispatchTable>,
+    limits: Limits,
+    pool: LocalPoolHandle,
+    shutdown: watch::Receiver<bool>,
+    /// Every session holds a clone; all dropped means all sessions ended.
+    alive: tokio::sync::mpsc::Sender<()>,
+}
+
+impl Server {
+    fn session(&self) -> crate::session::SessionChannels {
+        spawn_session(
+            &self.pool,
+            self.table.clone(),
+            self.limits,
+            self.shutdown.clone(),
+            self.alive.clone(),
+        )
+    }
+}
+
+/// How long a shutdown waits for sessions to answer what they have in flight.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Serves until SIGINT or SIGTERM, then answers what is in flight and returns.
+pub async fn serve_http(
+    listener: tokio::net::TcpListener,
+    table: Arc<DispatchTable>,
+    limits: Limits,
+) -> std::io::Result<()> {
+    let (stop, shutdown) = watch::channel(false);
+    let (alive, mut sessions_done) = tokio::sync::mpsc::channel::<()>(1);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let server = Server {
+        table,
+        limits,
+        pool: LocalPoolHandle::new(workers),
+        shutdown: shutdown.clone(),
+        alive,
+    };
+    // Bodies a little over the limit are still read, so that they get a JSON-RPC
+    // error rather than a bare 413; far larger ones are cut off by the transport.
+    let transport_limit = limits.max_message_bytes.saturating_mul(2).max(1024);
+    let app = Router::new()
+        .route("/", get(websocket).post(http_post))
+        .layer(DefaultBodyLimit::max(transport_limit))
+        .with_state(server);
+    // On a signal: no new connections; each session stops reading, answers what it
+    // has in flight and ends, which closes its WebSocket.
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down: answering the requests in flight");
+            let _ = stop.send(true);
+        })
+        .await?;
+    // WebSocket sessions outlive their HTTP connection: wait for them to finish
+    // answering, but not forever.
+    if tokio::time::timeout(SHUTDOWN_GRACE, sessions_done.recv())
+        .await
+        .is_err()
+    {
+        tracing::warn!("sessions still busy after {SHUTDOWN_GRACE:?}; exiting anyway");
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// One HTTP request is a session of its own.
+async fn http_post(State(server): State<Server>, body: Bytes) -> Response {
+    let mut session = server.session();
+    if session.requests.send(body.to_vec()).await.is_err() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down",
+        )
+            .into_response();
+    }
+    drop(session.requests);
+    match session.replies.recv().await {
+        Some(reply) => ([(header::CONTENT_TYPE, "application/json")], reply).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    }
+}
+
+async fn websocket(
+    State(server): State<Server>,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    match upgrade {
+        Ok(upgrade) => {
+            let transport_limit = server.limits.max_message_bytes.saturating_mul(2).max(1024);
+            upgrade
+                .max_message_size(transport_limit)
+                .on_upgrade(move |socket| websocket_session(server, socket))
+        }
+        Err(_) => (
+            [(header::CONTENT_TYPE, "text/plain")],
+            "opkit: POST a JSON-RPC 2.0 message here, or open a WebSocket\n",
+        )
+            .into_response(),
+    }
+}
+
+/// A WebSocket connection is one session: its rids live as long as the connection.
+async fn websocket_session(server: Server, socket: WebSocket) {
+    let session = server.session();
+    let (mut sink, mut stream) = socket.split();
+    let requests = session.requests;
+    let mut replies = session.replies;
+    let mut requests = Some(requests);
+    loop {
+        tokio::select! {
+            incoming = stream.next(), if requests.is_some() => {
+                let bytes = match incoming {
+                    Some(Ok(Message::Text(text))) => Vec::from(text.as_str()),
+                    Some(Ok(Message::Binary(bytes))) => bytes.to_vec(),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Close(_))) | None => break,
+                    Some(Err(err)) => {
+                        tracing::debug!("websocket error: {err}");
+                        break;
+                    }
+                };
+                let Some(sender) = &requests else { break };
+                if sender.send(bytes).await.is_err() {
+                    requests = None;
+                }
+            }
+            reply = replies.recv() => {
+                let Some(reply) = reply else { break };
+                let text = String::from_utf8(reply)
+                    .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned());
+                if sink.send(Message::Text(text.into())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = sink.send(Message::Close(None)).await;
+}
+
+/// Serves one session on stdin/stdout, one message per line, until stdin ends.
+pub async fn serve_stdio(table: Arc<DispatchTable>, limits: Limits) -> std::io::Result<()> {
+    let (_stop, shutdown) = watch::channel(false);
+    let (request_tx, request_rx) = tokio::sync::mpsc::channel(limits.max_concurrent.max(1));
+    let (reply_tx, mut reply_rx) = tokio::sync::mpsc::channel(limits.max_concurrent.max(1));
+    let local = tokio::task::LocalSet::new();
+    local.spawn_local(run_session(table, limits, request_rx, reply_tx, shutdown));
+    local
+        .run_until(async move {
+            let writer = tokio::task::spawn_local(async move {
+                let mut stdout = tokio::io::stdout();
+                while let Some(mut reply) = reply_rx.recv().await {
+                    reply.push(b'\n');
+                    stdout.write_all(&reply).await?;
+                    stdout.flush().await?;
+                }
+                Ok::<(), std::io::Error>(())
+            });
+            let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
+            let max = limits.max_message_bytes;
+            loop {
+                let mut line = Vec::new();
+                let read = (&mut stdin)
+                    .take(max as u64 + 1)
+                    .read_until(b'\n', &mut line)
+                    .await?;
+                if read == 0 {
+                    break;
+                }
+                let message = if line.len() > max && !line.ends_with(b"\n") {
+                    skip_line(&mut stdin).await?;
+                    // Over the limit: the session answers it with an error, unread.
+                    vec![b' '; max + 1]
+                } else {
+                    while line.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
+                        line.pop();
+                    }
+                    line
+                };
+                if message.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                if request_tx.send(message).await.is_err() {
+                    break;
+                }
+            }
+            drop(request_tx);
+            writer.await.unwrap_or(Ok(()))
+        })
+        .await
+}
+
+/// Reads and drops the rest of an over-long line.
+async fn skip_line<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> std::io::Result<()> {
+    loop {
+        let mut scratch = Vec::new();
+        let read = (&mut *reader)
+            .take(64 * 1024)
+            .read_until(b'\n', &mut scratch)
+            .await?;
+        if read == 0 || scratch.ends_with(b"\n") {
+            return Ok(());
+        }
+    }
+}
+
+/// The address line that `serve` prints, which tests read back.
+pub fn describe(addr: SocketAddr) -> String {
+    format!("http://{addr}/")
+}

@@ -1,0 +1,129 @@
+//! A session: one guest's own [`Runtime`] on a pinned thread, fed messages through a
+//! channel and answering through another. Its rids are its own; when the session
+//! ends, its runtime is dropped, which closes its resources and drops its pending ops.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use opkit::{DispatchTable, Runtime};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_util::task::LocalPoolHandle;
+
+use crate::rpc;
+
+/// What a session allows.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The largest message answered; a larger one gets an error.
+    pub max_message_bytes: usize,
+    /// Requests of one session in flight at once; more wait in the queue.
+    pub max_concurrent: usize,
+    /// A session with nothing in flight and nothing received for this long ends.
+    pub idle_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 1 << 20,
+            max_concurrent: 64,
+            idle_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// The two ends a transport holds: messages in, replies out.
+pub struct SessionChannels {
+    pub requests: mpsc::Sender<Vec<u8>>,
+    pub replies: mpsc::Receiver<Vec<u8>>,
+}
+
+/// Starts a session on the pool. It ends when its transport drops the request sender
+/// and every request in flight is answered, when the transport drops the reply
+/// receiver, when it is idle for too long, or (after answering what is in flight) on
+/// shutdown.
+///
+/// `alive` is held until the session ends, so that the server can wait for its
+/// sessions on shutdown.
+pub fn spawn_session(
+    pool: &LocalPoolHandle,
+    table: Arc<DispatchTable>,
+    limits: Limits,
+    shutdown: watch::Receiver<bool>,
+    alive: mpsc::Sender<()>,
+) -> SessionChannels {
+    let (request_tx, request_rx) = mpsc::channel(limits.max_concurrent.max(1));
+    let (reply_tx, reply_rx) = mpsc::channel(limits.max_concurrent.max(1));
+    pool.spawn_pinned(move || async move {
+        run_session(table, limits, request_rx, reply_tx, shutdown).await;
+        drop(alive);
+    });
+    SessionChannels {
+        requests: request_tx,
+        replies: reply_rx,
+    }
+}
+
+/// The loop of one session; runs on the thread it was started on.
+pub async fn run_session(
+    table: Arc<DispatchTable>,
+    limits: Limits,
+    mut requests: mpsc::Receiver<Vec<u8>>,
+    replies: mpsc::Sender<Vec<u8>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let rt = Runtime::with_table(table);
+    let mut inflight = FuturesUnordered::new();
+    let mut open = !*shutdown.borrow();
+    let idle = tokio::time::sleep(limits.idle_timeout);
+    tokio::pin!(idle);
+    loop {
+        if !open && inflight.is_empty() {
+            break;
+        }
+        tokio::select! {
+            message = requests.recv(), if open && inflight.len() < limits.max_concurrent => {
+                match message {
+                    Some(message) => {
+                        idle.as_mut().reset(Instant::now() + limits.idle_timeout);
+                        inflight.push(answer(&rt, message, limits.max_message_bytes));
+                    }
+                    None => open = false,
+                }
+            }
+            Some(reply) = inflight.next(), if !inflight.is_empty() => {
+                idle.as_mut().reset(Instant::now() + limits.idle_timeout);
+                if let Some(reply) = reply
+                    && replies.send(reply).await.is_err()
+                {
+                    break;
+                }
+            }
+            () = replies.closed() => break,
+            _ = shutdown.changed(), if open => open = false,
+            () = &mut idle, if open && inflight.is_empty() => {
+                tracing::debug!("session idle for {:?}; closing it", limits.idle_timeout);
+                break;
+            }
+        }
+    }
+    drop(inflight);
+    drop(rt);
+}
+
+async fn answer(rt: &Runtime, message: Vec<u8>, max_bytes: usize) -> Option<Vec<u8>> {
+    if message.len() > max_bytes {
+        tracing::debug!(bytes = message.len(), "message over the size limit");
+        return Some(rpc::refusal(
+            rpc::INVALID_REQUEST,
+            format!(
+                "invalid request: the message has {} bytes; the limit is {max_bytes}",
+                message.len()
+            ),
+        ));
+    }
+    rpc::handle_message(rt, &message).await
+}

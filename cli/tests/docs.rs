@@ -1,0 +1,60 @@
+//! `docs/ops.md` is what `opkit docs --format md` prints; `OPKIT_BLESS=1` rewrites it.
+
+use std::path::Path;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_opkit");
+
+fn docs(format: &str) -> String {
+    let out = Command::new(BIN)
+        .args(["docs", "--format", format])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn committed_op_reference_is_fresh() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/ops.md");
+    let fresh = docs("md");
+    if std::env::var_os("OPKIT_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "docs/ops.md is stale; run `OPKIT_BLESS=1 cargo test -p opkit-cli --test docs` and review the diff"
+    );
+}
+
+#[test]
+fn json_reference_lists_every_op_with_its_entries() {
+    let ops: Vec<serde_json::Value> = serde_json::from_str(&docs("json")).unwrap();
+    let stat = ops
+        .iter()
+        .find(|op| op["name"] == "op_stat")
+        .expect("op_stat is documented");
+    assert_eq!(stat["extension"], "fs");
+    assert_eq!(stat["permission"], "fs.read");
+    assert_eq!(
+        stat["entries"],
+        serde_json::json!([{"name": "op_stat_sync", "mode": "sync"}, {"name": "op_stat_async", "mode": "blocking"}])
+    );
+    assert_eq!(
+        stat["params"],
+        serde_json::json!([{"name": "path", "type": "&str", "kind": "argument", "optional": false}])
+    );
+    assert!(stat["doc"].as_str().is_some_and(|d| !d.is_empty()));
+    let close = ops.iter().find(|op| op["name"] == "op_close").unwrap();
+    assert_eq!(close["params"][0]["type"], "ResourceId");
+    // Every op has a doc comment.
+    for op in &ops {
+        assert!(
+            op["doc"].as_str().is_some_and(|d| !d.is_empty()),
+            "{} has no doc comment",
+            op["name"]
+        );
+    }
+}

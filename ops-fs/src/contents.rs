@@ -1,0 +1,98 @@
+//! Whole-file contents: read_file, read_text_file, write_file, write_text_file.
+
+use std::io::{Read, Write};
+
+use opkit::{ErrorClass, OpError, op};
+
+use crate::context::{FsContext, path_error};
+use crate::file::{OpenOptions, open_checked};
+use crate::permissions::Access;
+
+/// Reads a whole file. The bytes are answered as a JSON array of numbers; prefer
+/// `op_read_text_file` for text, or `op_open` and `op_read` into a buffer for bulk
+/// data.
+#[op(permission = "fs.read")]
+pub fn op_read_file(#[state] ctx: &FsContext, path: &str) -> Result<Vec<u8>, OpError> {
+    read_whole(ctx, path)
+}
+
+/// Reads a whole file as UTF-8 text (`InvalidData` if it is not).
+#[op(permission = "fs.read")]
+pub fn op_read_text_file(#[state] ctx: &FsContext, path: &str) -> Result<String, OpError> {
+    String::from_utf8(read_whole(ctx, path)?).map_err(|err| {
+        OpError::new(ErrorClass::InvalidData, err.to_string()).context(format_args!("'{path}'"))
+    })
+}
+
+fn read_whole(ctx: &FsContext, path: &str) -> Result<Vec<u8>, OpError> {
+    let resolved = ctx.check(Access::Read, path)?;
+    let mut file = open_checked(ctx, &resolved, &OpenOptions::read_only())
+        .map_err(|err| path_error(path, err))?;
+    let mut contents = Vec::new();
+    file.read_to_end(&mut contents)
+        .map_err(|err| path_error(path, err))?;
+    Ok(contents)
+}
+
+/// Writes the buffer as a file's whole contents. `create` (default `true`) makes the
+/// file if it is missing, `create_new` requires that it is, `append` adds to the end
+/// instead of replacing; a new file gets `mode` (default `0o666`) less the runtime's
+/// umask.
+#[op(permission = "fs.write")]
+pub fn op_write_file(
+    #[state] ctx: &FsContext,
+    path: &str,
+    #[buffer] data: &[u8],
+    append: Option<bool>,
+    create: Option<bool>,
+    create_new: Option<bool>,
+    mode: Option<u32>,
+) -> Result<(), OpError> {
+    let options = write_options(append, create, create_new, mode);
+    write_whole(ctx, path, data, &options)
+}
+
+/// Writes a string as a file's whole contents, with the options of `op_write_file`.
+#[op(permission = "fs.write")]
+pub fn op_write_text_file(
+    #[state] ctx: &FsContext,
+    path: &str,
+    text: &str,
+    append: Option<bool>,
+    create: Option<bool>,
+    create_new: Option<bool>,
+    mode: Option<u32>,
+) -> Result<(), OpError> {
+    let options = write_options(append, create, create_new, mode);
+    write_whole(ctx, path, text.as_bytes(), &options)
+}
+
+fn write_options(
+    append: Option<bool>,
+    create: Option<bool>,
+    create_new: Option<bool>,
+    mode: Option<u32>,
+) -> OpenOptions {
+    let append = append.unwrap_or(false);
+    OpenOptions {
+        write: !append,
+        append,
+        truncate: !append,
+        create: create.unwrap_or(true),
+        create_new: create_new.unwrap_or(false),
+        mode,
+        ..OpenOptions::default()
+    }
+}
+
+fn write_whole(
+    ctx: &FsContext,
+    path: &str,
+    data: &[u8],
+    options: &OpenOptions,
+) -> Result<(), OpError> {
+    options.validate()?;
+    let resolved = ctx.check(Access::Write, path)?;
+    let mut file = open_checked(ctx, &resolved, options).map_err(|err| path_error(path, err))?;
+    file.write_all(data).map_err(|err| path_error(path, err))
+}

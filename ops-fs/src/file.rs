@@ -1,0 +1,284 @@
+//! Open files: `op_open` and the ops on a file rid.
+//!
+//! An `FsFile` is shared by the sync and the async entries: the async entry lends it
+//! to a `spawn_blocking` thread through an `Arc`, with no borrow of `OpState` held
+//! while the syscall runs. The `File` sits behind a `Mutex` taken with `try_lock`, so
+//! a second op on a rid that one op is using fails at once with `Busy` instead of
+//! waiting for it (or, in the sync entry, blocking the host thread on it).
+
+use std::borrow::Cow;
+use std::fs::{File, Permissions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, TryLockError};
+
+use opkit::{ErrorClass, NewResource, OpError, Resource, op};
+use serde::Deserialize;
+
+use crate::context::{FsContext, invalid_argument, path_error, quoted};
+use crate::permissions::Access;
+use crate::resolve::Follow;
+use crate::stat::FsStat;
+use crate::times::file_time;
+
+/// An open file, held by rid.
+#[derive(Debug)]
+pub struct FsFile {
+    file: Mutex<File>,
+    /// The path as the guest named it, for error messages.
+    path: String,
+}
+
+impl Resource for FsFile {
+    fn name(&self) -> Cow<'_, str> {
+        "fsFile".into()
+    }
+}
+
+impl FsFile {
+    /// Wraps an open file; `path` names it in error messages.
+    pub fn new(file: File, path: impl Into<String>) -> Self {
+        Self {
+            file: Mutex::new(file),
+            path: path.into(),
+        }
+    }
+
+    /// The path the file was opened with.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The file, if no other op is using it.
+    fn lock(&self) -> Result<MutexGuard<'_, File>, OpError> {
+        match self.file.try_lock() {
+            Ok(file) => Ok(file),
+            // A panic in an earlier op cannot leave a `File` half-changed.
+            Err(TryLockError::Poisoned(poisoned)) => Ok(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => Err(OpError::new(
+                ErrorClass::Busy,
+                format!(
+                    "{}: another op is using this file; wait for it to finish",
+                    quoted(&self.path)
+                ),
+            )),
+        }
+    }
+
+    fn error(&self, err: io::Error) -> OpError {
+        path_error(&self.path, err)
+    }
+}
+
+/// How `op_open` opens a file; every flag is `false` when left out. Without options
+/// the file is opened for reading.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpenOptions {
+    pub read: bool,
+    pub write: bool,
+    pub append: bool,
+    pub truncate: bool,
+    pub create: bool,
+    pub create_new: bool,
+    /// The permission bits of a file this call creates, before the runtime's umask
+    /// (default `0o666`).
+    pub mode: Option<u32>,
+}
+
+impl OpenOptions {
+    pub(crate) fn read_only() -> Self {
+        Self {
+            read: true,
+            ..Self::default()
+        }
+    }
+
+    /// The accesses these options need: `read` needs read access, anything that can
+    /// change the file needs write access.
+    fn accesses(&self) -> Vec<Access> {
+        let mut accesses = Vec::with_capacity(2);
+        if self.read {
+            accesses.push(Access::Read);
+        }
+        if self.write || self.append || self.truncate || self.create || self.create_new {
+            accesses.push(Access::Write);
+        }
+        accesses
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), OpError> {
+        if !(self.read || self.write || self.append) {
+            return Err(invalid_argument(
+                "open options need at least one of `read`, `write` and `append`",
+            ));
+        }
+        let writes = self.write || self.append;
+        if (self.truncate || self.create || self.create_new) && !writes {
+            return Err(invalid_argument(
+                "`truncate`, `create` and `create_new` need `write` or `append`",
+            ));
+        }
+        if self.truncate && self.append {
+            return Err(invalid_argument(
+                "`truncate` and `append` exclude each other",
+            ));
+        }
+        if self.mode.is_some_and(|mode| mode > 0o7777) {
+            return Err(invalid_argument(
+                "`mode` takes permission bits, at most 0o7777",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Opens `resolved` (a path the caller checked) as `options` say. A file this call
+/// creates gets exactly `mode & !umask` of the runtime: the process's umask, which the
+/// kernel applies too, is undone with an `fchmod`.
+pub(crate) fn open_checked(
+    ctx: &FsContext,
+    resolved: &Path,
+    options: &OpenOptions,
+) -> io::Result<File> {
+    let mode = ctx.creation_mode(options.mode.unwrap_or(0o666));
+    let open = |create_new: bool| {
+        let mut std_options = std::fs::OpenOptions::new();
+        std_options
+            .read(options.read)
+            .write(options.write)
+            .append(options.append)
+            .truncate(options.truncate && !create_new)
+            .create_new(create_new)
+            .mode(mode)
+            // The resolver replaced every symlink, so a symlink here was swapped in
+            // after the check: refuse it (`ELOOP`).
+            .custom_flags(libc::O_NOFOLLOW);
+        std_options.open(resolved)
+    };
+    let created = if options.create_new {
+        open(true)?
+    } else if options.create {
+        // Open the file if it exists, else create it exclusively, so that we know
+        // whether this call created it; retry if another process races us.
+        let mut attempts = 0;
+        loop {
+            match open(false) {
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                existing => return existing,
+            }
+            match open(true) {
+                Ok(file) => break file,
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists && attempts < 3 => {
+                    attempts += 1;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    } else {
+        return open(false);
+    };
+    created.set_permissions(Permissions::from_mode(mode))?;
+    Ok(created)
+}
+
+/// Opens a file and returns its rid. `options` (all `false` when left out):
+/// `read`, `write`, `append`, `truncate`, `create`, `create_new`, and `mode` for a new
+/// file (default `0o666`, less the runtime's umask). Without options the file is
+/// opened for reading. Needs read access to read and write access for anything else.
+#[op(permission = "fs.read|fs.write")]
+pub fn op_open(
+    #[state] ctx: &FsContext,
+    path: &str,
+    options: Option<OpenOptions>,
+) -> Result<NewResource<FsFile>, OpError> {
+    let options = options.unwrap_or_else(OpenOptions::read_only);
+    options.validate()?;
+    let resolved = ctx.check_with(&options.accesses(), path, Follow::Yes)?;
+    let file = open_checked(ctx, &resolved, &options).map_err(|err| path_error(path, err))?;
+    Ok(NewResource(FsFile::new(file, path)))
+}
+
+/// Reads into the buffer from the file's position and returns how many bytes were
+/// read (`0` at the end of the file).
+#[op]
+pub fn op_read(#[resource] rid: &FsFile, #[buffer] buf: &mut [u8]) -> Result<usize, OpError> {
+    let mut file = rid.lock()?;
+    loop {
+        match file.read(buf) {
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other.map_err(|err| rid.error(err)),
+        }
+    }
+}
+
+/// Writes the buffer at the file's position (the end with `append`) and returns how
+/// many bytes were written, which may be fewer than given.
+#[op]
+pub fn op_write(#[resource] rid: &FsFile, #[buffer] data: &[u8]) -> Result<usize, OpError> {
+    let mut file = rid.lock()?;
+    loop {
+        match file.write(data) {
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other.map_err(|err| rid.error(err)),
+        }
+    }
+}
+
+/// Moves the file's position and returns the new one. `whence`: `0` from the start
+/// (`offset` must not be negative), `1` from the current position, `2` from the end.
+#[op]
+pub fn op_seek(#[resource] rid: &FsFile, offset: i64, whence: u8) -> Result<u64, OpError> {
+    let from = match whence {
+        0 => SeekFrom::Start(
+            u64::try_from(offset)
+                .map_err(|_| invalid_argument(format!("cannot seek to {offset} from the start")))?,
+        ),
+        1 => SeekFrom::Current(offset),
+        2 => SeekFrom::End(offset),
+        _ => {
+            return Err(invalid_argument(format!(
+                "`whence` is 0 (start), 1 (current) or 2 (end), not {whence}"
+            )));
+        }
+    };
+    rid.lock()?.seek(from).map_err(|err| rid.error(err))
+}
+
+/// The metadata of an open file.
+#[op]
+pub fn op_fstat(#[resource] rid: &FsFile) -> Result<FsStat, OpError> {
+    let meta = rid.lock()?.metadata().map_err(|err| rid.error(err))?;
+    Ok(FsStat::from(&meta))
+}
+
+/// Truncates or extends an open file to `len` bytes (default `0`).
+#[op]
+pub fn op_ftruncate(#[resource] rid: &FsFile, len: Option<u64>) -> Result<(), OpError> {
+    rid.lock()?
+        .set_len(len.unwrap_or(0))
+        .map_err(|err| rid.error(err))
+}
+
+/// Flushes an open file's data and metadata to the device (`fsync`).
+#[op]
+pub fn op_fsync(#[resource] rid: &FsFile) -> Result<(), OpError> {
+    rid.lock()?.sync_all().map_err(|err| rid.error(err))
+}
+
+/// Flushes an open file's data to the device, and only the metadata needed to read it
+/// back (`fdatasync`).
+#[op]
+pub fn op_fdatasync(#[resource] rid: &FsFile) -> Result<(), OpError> {
+    rid.lock()?.sync_data().map_err(|err| rid.error(err))
+}
+
+/// Sets an open file's access and modification times, in milliseconds since the
+/// epoch.
+#[op]
+pub fn op_futime(#[resource] rid: &FsFile, atime: f64, mtime: f64) -> Result<(), OpError> {
+    let (atime, mtime) = (file_time(atime)?, file_time(mtime)?);
+    let file = rid.lock()?;
+    filetime::set_file_handle_times(&file, Some(atime), Some(mtime)).map_err(|err| rid.error(err))
+}

@@ -1,0 +1,488 @@
+//! The permission model: escape attempts refused with `PermissionDenied` naming the
+//! op and the path, and the same operations inside the roots allowed.
+//!
+//! Layout of every fixture (all in one temp dir `T`):
+//!
+//! ```text
+//! T/root/            read + write root, the runtime's cwd
+//! T/ro/file          read-only root
+//! T/wo/              write-only root
+//! T/outside/secret.txt
+//! ```
+
+mod common;
+
+use std::os::unix::fs::symlink;
+use std::path::Path;
+
+use common::{BOTH, Entry, Fixture};
+use opkit::{ErrorClass, OpError};
+use opkit_fs::{FsContext, FsPermissions};
+use serde_json::{Value, json};
+
+/// The fixture above, with a few symlinks in the root:
+/// `out_dir -> ../outside`, `out_file -> T/outside/secret.txt` (absolute),
+/// `chain -> chain2 -> out_dir`, `loop1 -> loop2 -> loop1`, `in_link -> a/b`.
+fn sandbox(entry: Entry) -> Fixture {
+    let fx = Fixture::with_perms(entry, |t| {
+        for dir in ["root/a/b", "ro", "wo", "outside"] {
+            std::fs::create_dir_all(t.join(dir)).unwrap();
+        }
+        FsPermissions::default()
+            .allow_all(t.join("root"))
+            .allow_read(t.join("ro"))
+            .allow_write(t.join("wo"))
+    });
+    let t = &fx.root;
+    std::fs::write(t.join("outside/secret.txt"), "secret").unwrap();
+    std::fs::write(t.join("ro/file"), "read only").unwrap();
+    std::fs::write(t.join("root/f"), "inside").unwrap();
+    symlink("../outside", t.join("root/out_dir")).unwrap();
+    symlink(t.join("outside/secret.txt"), t.join("root/out_file")).unwrap();
+    symlink("chain2", t.join("root/chain")).unwrap();
+    symlink("out_dir", t.join("root/chain2")).unwrap();
+    symlink("loop2", t.join("root/loop1")).unwrap();
+    symlink("loop1", t.join("root/loop2")).unwrap();
+    symlink("a/b", t.join("root/in_link")).unwrap();
+    fx.sync("op_chdir", json!(["root"])).unwrap();
+    fx
+}
+
+fn t(fx: &Fixture, rel: &str) -> String {
+    fx.path(rel).to_str().unwrap().to_owned()
+}
+
+fn assert_denied(err: &OpError, op: &str, path: &str) {
+    assert_eq!(err.class(), ErrorClass::PermissionDenied, "{op}: {err}");
+    assert_eq!(err.op(), Some(op), "{err}");
+    assert!(
+        err.message().starts_with(&format!("'{path}': ")),
+        "names the path '{path}': {err}"
+    );
+}
+
+/// What must not change, whatever was attempted.
+fn assert_outside_untouched(fx: &Fixture) {
+    let names: Vec<_> = std::fs::read_dir(fx.path("outside"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["secret.txt"]);
+    assert_eq!(
+        std::fs::read_to_string(fx.path("outside/secret.txt")).unwrap(),
+        "secret"
+    );
+    let meta = std::fs::metadata(fx.path("outside/secret.txt")).unwrap();
+    assert_eq!(std::os::unix::fs::MetadataExt::nlink(&meta), 1);
+    assert_eq!(
+        std::fs::read_to_string(fx.path("ro/file")).unwrap(),
+        "read only"
+    );
+    assert_eq!(std::fs::read_dir(fx.path("ro")).unwrap().count(), 1);
+}
+
+/// `(op, args, the path the error must name)`: each one tries to leave the roots.
+fn escapes(fx: &Fixture) -> Vec<(&'static str, Value, String)> {
+    let secret = t(fx, "outside/secret.txt");
+    let ro_file = t(fx, "ro/file");
+    vec![
+        // `..` chains.
+        (
+            "op_read_file",
+            json!(["../outside/secret.txt"]),
+            "../outside/secret.txt".into(),
+        ),
+        (
+            "op_stat",
+            json!(["a/b/../../../outside/secret.txt"]),
+            "a/b/../../../outside/secret.txt".into(),
+        ),
+        (
+            "op_read_text_file",
+            json!(["missing/../../outside/secret.txt"]),
+            "missing/../../outside/secret.txt".into(),
+        ),
+        ("op_read_dir", json!([".."]), "..".into()),
+        (
+            "op_exists",
+            json!(["../outside/secret.txt"]),
+            "../outside/secret.txt".into(),
+        ),
+        // Absolute paths.
+        ("op_stat", json!([secret]), secret.clone()),
+        ("op_read_file", json!(["/etc/passwd"]), "/etc/passwd".into()),
+        ("op_read_dir", json!(["/"]), "/".into()),
+        ("op_open", json!([secret]), secret.clone()),
+        // Symlinks pointing outside: a directory, a file (absolute), a chain.
+        (
+            "op_read_text_file",
+            json!(["out_dir/secret.txt"]),
+            "out_dir/secret.txt".into(),
+        ),
+        ("op_stat", json!(["out_file"]), "out_file".into()),
+        ("op_open", json!(["out_file"]), "out_file".into()),
+        ("op_read_dir", json!(["chain"]), "chain".into()),
+        ("op_realpath", json!(["out_file"]), "out_file".into()),
+        (
+            "op_write_text_file",
+            json!(["out_file", "pwned"]),
+            "out_file".into(),
+        ),
+        (
+            "op_truncate",
+            json!(["out_dir/secret.txt"]),
+            "out_dir/secret.txt".into(),
+        ),
+        ("op_chmod", json!(["out_file", 0o777]), "out_file".into()),
+        ("op_utime", json!(["out_file", 0, 0]), "out_file".into()),
+        ("op_chown", json!(["out_file", 0, 0]), "out_file".into()),
+        (
+            "op_remove",
+            json!(["out_dir/secret.txt"]),
+            "out_dir/secret.txt".into(),
+        ),
+        (
+            "op_mkdir",
+            json!(["out_dir/new", true]),
+            "out_dir/new".into(),
+        ),
+        // Symlink loops cannot be checked, so they are refused.
+        ("op_stat", json!(["loop1"]), "loop1".into()),
+        ("op_read_file", json!(["loop1/x"]), "loop1/x".into()),
+        // Rename, link and copy with one end outside.
+        (
+            "op_rename",
+            json!(["f", "../outside/f"]),
+            "../outside/f".into(),
+        ),
+        (
+            "op_rename",
+            json!(["../outside/secret.txt", "stolen"]),
+            "../outside/secret.txt".into(),
+        ),
+        ("op_rename", json!(["f", "out_dir/f"]), "out_dir/f".into()),
+        (
+            "op_link",
+            json!(["f", "../outside/f"]),
+            "../outside/f".into(),
+        ),
+        (
+            "op_link",
+            json!(["../outside/secret.txt", "stolen"]),
+            "../outside/secret.txt".into(),
+        ),
+        (
+            "op_link",
+            json!(["out_dir/secret.txt", "stolen"]),
+            "out_dir/secret.txt".into(),
+        ),
+        (
+            "op_copy_file",
+            json!(["out_file", "stolen"]),
+            "out_file".into(),
+        ),
+        (
+            "op_copy_file",
+            json!(["f", "../outside/copy"]),
+            "../outside/copy".into(),
+        ),
+        (
+            "op_symlink",
+            json!(["/etc", "../outside/link"]),
+            "../outside/link".into(),
+        ),
+        (
+            "op_make_temp_file",
+            json!(["../outside"]),
+            "../outside".into(),
+        ),
+        ("op_make_temp_dir", json!(["out_dir"]), "out_dir".into()),
+        // Writes through the read-only root, and a hard link that would make a
+        // read-only file writable.
+        ("op_write_text_file", json!([ro_file, "x"]), ro_file.clone()),
+        (
+            "op_open",
+            json!([ro_file, {"read": true, "write": true}]),
+            ro_file.clone(),
+        ),
+        ("op_remove", json!(["../ro/file"]), "../ro/file".into()),
+        ("op_mkdir", json!(["../ro/new"]), "../ro/new".into()),
+        (
+            "op_chmod",
+            json!(["../ro/file", 0o666]),
+            "../ro/file".into(),
+        ),
+        (
+            "op_rename",
+            json!(["../ro/file", "taken"]),
+            "../ro/file".into(),
+        ),
+        (
+            "op_link",
+            json!(["../ro/file", "alias"]),
+            "../ro/file".into(),
+        ),
+        (
+            "op_copy_file",
+            json!(["f", "../ro/copy"]),
+            "../ro/copy".into(),
+        ),
+        // Reads through the write-only root.
+        ("op_read_dir", json!(["../wo"]), "../wo".into()),
+        ("op_stat", json!(["../wo"]), "../wo".into()),
+    ]
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn escape_attempts_are_refused_through_both_entries() {
+    for entry in BOTH {
+        let fx = sandbox(entry);
+        let attempts = escapes(&fx);
+        assert!(attempts.len() >= 15);
+        for (op, args, path) in attempts {
+            let err = fx.err(op, args.clone()).await;
+            assert_denied(&err, op, &path);
+        }
+        let err = fx.err("op_stat", json!(["loop1"])).await;
+        assert_eq!(err.code(), Some("ELOOP"));
+        let err = fx
+            .err("op_read_file", json!(["../outside/secret.txt"]))
+            .await;
+        assert_eq!(
+            err.to_string(),
+            "PermissionDenied: op_read_file: '../outside/secret.txt': read access denied: the path is outside the read roots"
+        );
+        assert_outside_untouched(&fx);
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_same_operations_inside_the_roots_are_allowed() {
+    for entry in BOTH {
+        let fx = sandbox(entry);
+        let f = t(&fx, "root/f");
+        assert_eq!(
+            fx.ok("op_read_text_file", json!(["f"])).await,
+            json!("inside")
+        );
+        assert_eq!(
+            fx.ok("op_read_text_file", json!(["a/b/../../f"])).await,
+            json!("inside")
+        );
+        assert_eq!(
+            fx.ok("op_read_text_file", json!(["missing/../f"])).await,
+            json!("inside")
+        );
+        assert_eq!(
+            fx.ok("op_read_text_file", json!([f])).await,
+            json!("inside")
+        );
+        assert_eq!(
+            fx.ok("op_read_text_file", json!(["in_link/../../f"])).await,
+            json!("inside")
+        );
+        assert_eq!(
+            fx.ok("op_read_text_file", json!(["../ro/file"])).await,
+            json!("read only")
+        );
+        fx.ok("op_write_text_file", json!(["in_link/new.txt", "via link"]))
+            .await;
+        assert_eq!(
+            std::fs::read_to_string(fx.path("root/a/b/new.txt")).unwrap(),
+            "via link"
+        );
+        fx.ok("op_write_text_file", json!(["../wo/out.txt", "w"]))
+            .await;
+        assert_eq!(std::fs::read_to_string(fx.path("wo/out.txt")).unwrap(), "w");
+        fx.ok("op_mkdir", json!(["../wo/d/e", true])).await;
+        fx.ok("op_copy_file", json!(["../ro/file", "copied"])).await;
+        assert_eq!(
+            std::fs::read_to_string(fx.path("root/copied")).unwrap(),
+            "read only"
+        );
+        fx.ok("op_rename", json!(["copied", "a/renamed"])).await;
+        fx.ok("op_link", json!(["a/renamed", "a/hard"])).await;
+        fx.ok("op_symlink", json!(["/etc/passwd", "a/dangerous"]))
+            .await;
+        assert_eq!(
+            fx.ok("op_realpath", json!(["in_link"])).await,
+            json!(t(&fx, "root/a/b"))
+        );
+        // Acting on a link itself stays inside even when its target does not.
+        assert_eq!(
+            fx.ok("op_read_link", json!(["out_file"])).await,
+            json!(t(&fx, "outside/secret.txt"))
+        );
+        assert_eq!(
+            fx.ok("op_lstat", json!(["out_dir"])).await["kind"],
+            json!("symlink")
+        );
+        assert_eq!(
+            fx.ok("op_lstat", json!(["loop1"])).await["kind"],
+            json!("symlink")
+        );
+        fx.ok("op_rename", json!(["out_file", "out_file2"])).await;
+        fx.ok("op_remove", json!(["out_file2"])).await;
+        fx.ok("op_remove", json!(["out_dir"])).await;
+        let err = fx.err("op_read_file", json!(["a/dangerous"])).await;
+        assert_denied(&err, "op_read_file", "a/dangerous");
+        let temp = fx.ok("op_make_temp_file", json!(["a"])).await;
+        let listed = fx.ok("op_read_dir", json!(["a"])).await;
+        let mut names: Vec<&str> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap())
+            .collect();
+        let temp_name = temp.as_str().unwrap().trim_start_matches("a/");
+        names.retain(|name| *name != temp_name);
+        assert_eq!(names, ["b", "dangerous", "hard", "renamed"]);
+        assert_outside_untouched(&fx);
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn chdir_cannot_leave_the_read_roots() {
+    let fx = sandbox(Entry::Sync);
+    for path in ["..", "out_dir", "/", "../wo"] {
+        let err = fx.sync("op_chdir", json!([path])).unwrap_err();
+        assert_denied(&err, "op_chdir", path);
+    }
+    fx.sync("op_chdir", json!(["in_link"])).unwrap();
+    assert_eq!(
+        fx.sync("op_cwd", json!([])).unwrap(),
+        json!(t(&fx, "root/a/b"))
+    );
+    fx.sync("op_chdir", json!(["../../../ro"])).unwrap();
+    assert_eq!(
+        fx.ok("op_read_text_file", json!(["file"])).await,
+        json!("read only")
+    );
+}
+
+/// A directory the runtime has `chdir`ed into is replaced by a symlink to the outside
+/// after that check. Relative paths resolve through the runtime's cwd again on every
+/// call, so the swap is seen and refused.
+#[tokio::test(flavor = "current_thread")]
+async fn a_symlink_swapped_in_after_a_check_is_refused() {
+    for entry in BOTH {
+        let fx = sandbox(entry);
+        std::fs::write(fx.path("outside/here.txt"), "outside").unwrap();
+        std::fs::create_dir(fx.path("root/work")).unwrap();
+        std::fs::write(fx.path("root/work/here.txt"), "inside").unwrap();
+        fx.sync("op_chdir", json!(["work"])).unwrap();
+        assert_eq!(
+            fx.ok("op_read_text_file", json!(["here.txt"])).await,
+            json!("inside")
+        );
+
+        std::fs::rename(fx.path("root/work"), fx.path("root/old")).unwrap();
+        symlink(fx.path("outside"), fx.path("root/work")).unwrap();
+        let err = fx.err("op_read_text_file", json!(["here.txt"])).await;
+        assert_denied(&err, "op_read_text_file", "here.txt");
+        let err = fx.err("op_write_text_file", json!(["new.txt", "x"])).await;
+        assert_denied(&err, "op_write_text_file", "new.txt");
+        assert!(!fx.path("outside/new.txt").exists());
+        std::fs::remove_file(fx.path("outside/here.txt")).unwrap();
+        assert_outside_untouched(&fx);
+    }
+}
+
+/// A rid keeps the file it was opened on: swapping its path for a symlink to the
+/// outside afterwards does not redirect the rid (ops on a rid check nothing).
+#[tokio::test(flavor = "current_thread")]
+async fn an_open_rid_is_not_redirected_by_a_swap() {
+    for entry in BOTH {
+        let fx = sandbox(entry);
+        let rid = fx.ok("op_open", json!(["f"])).await;
+        std::fs::rename(fx.path("root/f"), fx.path("root/f.old")).unwrap();
+        symlink(fx.path("outside/secret.txt"), fx.path("root/f")).unwrap();
+        let (n, bufs) = fx
+            .call_bufs("op_read", json!([rid]), vec![vec![0; 16]])
+            .await;
+        assert_eq!(&bufs[0][..n.unwrap().as_u64().unwrap() as usize], b"inside");
+        let err = fx.err("op_open", json!(["f"])).await;
+        assert_denied(&err, "op_open", "f");
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn default_permissions_allow_nothing() {
+    for entry in BOTH {
+        let fx = Fixture::with_perms(entry, |_| FsPermissions::default());
+        std::fs::write(fx.path("f"), "x").unwrap();
+        for (op, args, path) in [
+            ("op_stat", json!(["f"]), "f"),
+            ("op_read_dir", json!(["."]), "."),
+            ("op_write_text_file", json!(["g", "x"]), "g"),
+            ("op_mkdir", json!(["d"]), "d"),
+            ("op_remove", json!(["f"]), "f"),
+        ] {
+            let err = fx.err(op, args).await;
+            assert_denied(&err, op, path);
+        }
+        assert_denied(&fx.sync("op_cwd", json!([])).unwrap_err(), "op_cwd", ".");
+        assert_eq!(std::fs::read_dir(&fx.root).unwrap().count(), 1);
+    }
+}
+
+/// A write root does not grant reading: `open` for read and write needs both.
+#[tokio::test(flavor = "current_thread")]
+async fn write_roots_do_not_grant_reading() {
+    for entry in BOTH {
+        let fx = Fixture::with_perms(entry, |root| FsPermissions::default().allow_write(root));
+        fx.ok("op_write_text_file", json!(["w.txt", "x"])).await;
+        fx.ok("op_open", json!(["w.txt", {"write": true}])).await;
+        let err = fx
+            .err("op_open", json!(["w.txt", {"read": true, "write": true}]))
+            .await;
+        assert_denied(&err, "op_open", "w.txt");
+        let err = fx.err("op_read_file", json!(["w.txt"])).await;
+        assert_denied(&err, "op_read_file", "w.txt");
+        assert_eq!(std::fs::read_to_string(fx.path("w.txt")).unwrap(), "x");
+    }
+}
+
+/// A root named through a symlink stands for its target, resolved when added.
+#[tokio::test(flavor = "current_thread")]
+async fn roots_are_resolved_when_added() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().canonicalize().unwrap();
+    std::fs::create_dir(base.join("real")).unwrap();
+    std::fs::write(base.join("real/f"), "real").unwrap();
+    symlink("real", base.join("alias")).unwrap();
+    let perms = FsPermissions::default().allow_read(base.join("alias"));
+    assert_eq!(perms.read_roots(), [base.join("real")]);
+    let ctx = FsContext::new(perms).with_cwd(Path::new(&base));
+    let rt = opkit::Runtime::new([opkit_fs::extension_with(ctx)]).unwrap();
+    for entry in BOTH {
+        let (out, _) =
+            common::call(&rt, entry, "op_read_text_file", json!(["alias/f"]), vec![]).await;
+        assert_eq!(out.unwrap(), json!("real"));
+        let (out, _) =
+            common::call(&rt, entry, "op_read_text_file", json!(["real/f"]), vec![]).await;
+        assert_eq!(out.unwrap(), json!("real"));
+    }
+}
+
+/// A recursive mkdir into a write root that does not exist yet creates the root but
+/// not its missing parents, which are outside every root.
+#[tokio::test(flavor = "current_thread")]
+async fn recursive_mkdir_creates_nothing_above_a_write_root() {
+    for entry in BOTH {
+        let fx = Fixture::with_perms(entry, |t| {
+            FsPermissions::default()
+                .allow_write(t.join("up/root"))
+                .allow_write(t.join("exists/root"))
+        });
+        std::fs::create_dir(fx.path("exists")).unwrap();
+        let err = fx.err("op_mkdir", json!(["up/root/d", true])).await;
+        assert_eq!(
+            err.to_string(),
+            "PermissionDenied: op_mkdir: 'up/root/d': write access denied: a missing parent is outside the write roots"
+        );
+        assert!(!fx.path("up").exists());
+        fx.ok("op_mkdir", json!(["exists/root/d/e", true])).await;
+        assert!(fx.path("exists/root/d/e").is_dir());
+    }
+}
