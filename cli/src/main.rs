@@ -244,6 +244,10 @@ fn call(
         bufs.push(buf);
     }
     let mode = rt.table().get(id).map(|e| e.decl.mode);
+    let mode_returns_bytes = rt
+        .table()
+        .get(id)
+        .is_some_and(|e| e.decl.meta.returns_bytes);
     let result = if mode == Some(OpMode::Sync) {
         rt.call_sync(id, args.as_bytes(), &mut bufs)
     } else {
@@ -260,6 +264,14 @@ fn call(
         output.result
     };
     match result {
+        Ok(value) if mode_returns_bytes => {
+            // Raw bytes print as a JSON string of base64, as over JSON-RPC.
+            println!(
+                "\"{}\"",
+                base64::engine::general_purpose::STANDARD.encode(&value)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Ok(value) => {
             println!("{}", String::from_utf8_lossy(&value));
             for buf in &bufs {

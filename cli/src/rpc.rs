@@ -228,6 +228,11 @@ async fn call(rt: &Runtime, request: &Request<'_>) -> Result<Reply, RpcError> {
         }
     }
     match result {
+        // Raw bytes travel as a base64 string.
+        Ok(result) if entry.decl.meta.returns_bytes => Ok(Reply {
+            result: format!("\"{}\"", BASE64.encode(&result)).into_bytes(),
+            bufs: passed.then_some(bufs),
+        }),
         Ok(result) => Ok(Reply {
             result,
             bufs: passed.then_some(bufs),

@@ -397,3 +397,17 @@ async fn shutdown_answers_requests_in_flight() {
     let log = server.stop();
     assert!(log.contains("shutting down"), "{log}");
 }
+
+/// A `ByteBuf` result travels as base64.
+#[tokio::test]
+async fn byte_results_travel_as_base64() {
+    let dir = folder();
+    std::fs::write(dir.path().join("b.bin"), [0_u8, 1, 2, 255]).unwrap();
+    let data = dir.path().to_str().unwrap();
+    let server = Server::start(dir.path(), &["--allow-read", data]);
+    let path = dir.path().join("b.bin");
+    for method in ["op_read_file_sync", "op_read_file_async"] {
+        let reply = rpc(&server.url, 1, method, json!([path])).await;
+        assert_eq!(reply["result"], "AAEC/w==", "{reply}");
+    }
+}

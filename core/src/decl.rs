@@ -93,6 +93,8 @@ pub struct OpMeta {
     pub ret: &'static str,
     /// The permission the op checks, as `#[op(permission = "..")]` declares it.
     pub permission: Option<&'static str>,
+    /// The op returns a [`ByteBuf`](crate::ByteBuf): its result is raw bytes, not JSON.
+    pub returns_bytes: bool,
 }
 
 impl OpMeta {

@@ -94,3 +94,29 @@ pub use state::OpState;
 /// ```
 #[derive(Debug)]
 pub struct NewResource<T: Resource>(pub T);
+
+/// Bytes an op returns as they are: the result of the call is these bytes, not JSON
+/// (the entry's [`OpMeta::returns_bytes`] says so), and they are moved, not copied.
+/// Over JSON-RPC they travel as a base64 string.
+///
+/// ```
+/// use opkit::{ByteBuf, Extension, Runtime, op};
+///
+/// /// Counts up from zero.
+/// #[op(sync)]
+/// fn op_iota(len: u8) -> ByteBuf {
+///     ByteBuf((0..len).collect())
+/// }
+///
+/// let rt = Runtime::new([Extension::new("iota", op_iota::DECLS.iter().copied())]).unwrap();
+/// assert_eq!(rt.call_sync("op_iota_sync", b"[4]", &mut []).unwrap(), [0, 1, 2, 3]);
+/// assert!(op_iota::META.returns_bytes);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ByteBuf(pub Vec<u8>);
+
+impl From<Vec<u8>> for ByteBuf {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+}

@@ -22,7 +22,7 @@ pub use crate::decl::{
     AsyncCall, Handler, OpDecl, OpFuture, OpMeta, OpMode, OpOutput, ParamKindMeta, ParamMeta,
     SyncCall,
 };
-pub use crate::{ErrorClass, NewResource, OpError, OpState, Resource, ResourceId};
+pub use crate::{ByteBuf, ErrorClass, NewResource, OpError, OpState, Resource, ResourceId};
 pub use serde::Deserializer;
 pub use tokio_util::sync::CancellationToken as Cancel;
 
@@ -40,6 +40,17 @@ pub fn write_json<T: Serialize + ?Sized>(
         )
         .with_op(meta.name)
     })
+}
+
+/// Hands a `ByteBuf` result over as it is: moved into `out` when `out` is empty.
+#[inline]
+pub fn write_bytes(out: &mut Vec<u8>, bytes: ByteBuf) -> Result<(), OpError> {
+    if out.is_empty() {
+        *out = bytes.0;
+    } else {
+        out.extend_from_slice(&bytes.0);
+    }
+    Ok(())
 }
 
 /// Turns an op body's error into an `OpError` that names the op.

@@ -187,6 +187,7 @@ fn expand_meta(spec: &OpSpec) -> TokenStream {
         .ty
         .as_ref()
         .map_or_else(|| "()".to_owned(), type_string);
+    let returns_bytes = spec.ret.kind == RetKind::Bytes;
     let permission = match &spec.permission {
         Some(permission) => quote!(::core::option::Option::Some(#permission)),
         None => quote!(::core::option::Option::None),
@@ -198,6 +199,7 @@ fn expand_meta(spec: &OpSpec) -> TokenStream {
             params: &[#(#params),*],
             ret: #ret,
             permission: #permission,
+            returns_bytes: #returns_bytes,
         }
     }
 }
@@ -285,6 +287,7 @@ fn expand_finish(spec: &OpSpec) -> TokenStream {
         RetKind::Resource(ty) => quote_spanned! {ty.span()=>
             ::opkit::__private::write_resource::<#ty>(Self::META, __state, __out, __ret)
         },
+        RetKind::Bytes => quote!(::opkit::__private::write_bytes(__out, __ret)),
     };
     quote! {
         fn __finish(

@@ -203,6 +203,11 @@ const RETURNS: &[ReturnRow] = &[
         answer: "as `Result`; an `io::Error` keeps its class and errno name",
     },
     ReturnRow {
+        ty: "`ByteBuf`",
+        body: "ByteBuf(vec![1, 2, 3])",
+        answer: "the bytes as they are, not JSON (base64 over JSON-RPC)",
+    },
+    ReturnRow {
         ty: "`NewResource<T>`",
         body: "NewResource(Note::default())",
         answer: "the rid of the resource, added to the caller's table",
@@ -220,6 +225,7 @@ const RETURN_TYPES: &[&str] = &[
     "Point",
     "Result<u32, OpError>",
     "std::io::Result<u64>",
+    "ByteBuf",
     "NewResource<Note>",
     "Result<NewResource<Note>, OpError>",
 ];
@@ -268,7 +274,7 @@ fn render_pass_test() -> String {
          use std::path::Path;\n\
          use std::rc::Rc;\n\
          use std::sync::Arc;\n\n\
-         use opkit::{NewResource, OpError, OpState, Resource, op};\n\n\
+         use opkit::{ByteBuf, NewResource, OpError, OpState, Resource, op};\n\n\
          #[derive(Clone, serde::Serialize, serde::Deserialize)]\n\
          pub struct Point {\n    x: i32,\n    y: i32,\n}\n\n\
          #[derive(Clone)]\n\

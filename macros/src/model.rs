@@ -114,4 +114,6 @@ pub enum RetKind {
     Value(Type),
     /// `NewResource<T>`: added to the table, answered with its rid.
     Resource(Type),
+    /// `ByteBuf`: the result is the bytes themselves, not JSON.
+    Bytes,
 }

@@ -327,6 +327,7 @@ fn parse_return(output: &ReturnType, errors: &mut Errors) -> Ret {
     };
     let kind = match generic_of(&ok, "NewResource") {
         Some(resource) => RetKind::Resource(resource.clone()),
+        None if is_named(&ok, "ByteBuf") => RetKind::Bytes,
         None => RetKind::Value(ok),
     };
     Ret {
@@ -527,6 +528,8 @@ mod tests {
         let (r, _) = ret(quote!(-> std::io::Result<NewResource<File>>));
         assert!(r.fallible && r.error.is_none());
         assert_eq!(r.kind, RetKind::Resource(parse_quote!(File)));
+        let (r, _) = ret(quote!(-> Result<opkit::ByteBuf, OpError>));
+        assert_eq!(r.kind, RetKind::Bytes);
         let (r, _) = ret(quote!(-> Vec<String>));
         assert_eq!(r.kind, RetKind::Value(parse_quote!(Vec<String>)));
         let (_, e) = ret(quote!(-> &'static str));

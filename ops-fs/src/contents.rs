@@ -2,18 +2,17 @@
 
 use std::io::{Read, Write};
 
-use opkit::{ErrorClass, OpError, op};
+use opkit::{ByteBuf, ErrorClass, OpError, op};
 
 use crate::context::{FsContext, path_error};
 use crate::file::{OpenOptions, open_checked};
 use crate::permissions::Access;
 
-/// Reads a whole file. The bytes are answered as a JSON array of numbers; prefer
-/// `op_read_text_file` for text, or `op_open` and `op_read` into a buffer for bulk
-/// data.
+/// Reads a whole file. The result is the file's bytes as they are (no JSON; base64
+/// over JSON-RPC).
 #[op(permission = "fs.read")]
-pub fn op_read_file(#[state] ctx: &FsContext, path: &str) -> Result<Vec<u8>, OpError> {
-    read_whole(ctx, path)
+pub fn op_read_file(#[state] ctx: &FsContext, path: &str) -> Result<ByteBuf, OpError> {
+    read_whole(ctx, path).map(ByteBuf)
 }
 
 /// Reads a whole file as UTF-8 text (`InvalidData` if it is not).

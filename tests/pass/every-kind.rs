@@ -8,7 +8,7 @@ use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use opkit::{NewResource, OpError, OpState, Resource, op};
+use opkit::{ByteBuf, NewResource, OpError, OpState, Resource, op};
 
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Point {
@@ -187,22 +187,32 @@ pub async fn op_return_3_future() -> std::io::Result<u64> {
 }
 
 #[op]
-pub fn op_return_4() -> NewResource<Note> {
+pub fn op_return_4() -> ByteBuf {
+    ByteBuf(vec![1, 2, 3])
+}
+
+#[op]
+pub async fn op_return_4_future() -> ByteBuf {
+    ByteBuf(vec![1, 2, 3])
+}
+
+#[op]
+pub fn op_return_5() -> NewResource<Note> {
     NewResource(Note::default())
 }
 
 #[op]
-pub async fn op_return_4_future() -> NewResource<Note> {
+pub async fn op_return_5_future() -> NewResource<Note> {
     NewResource(Note::default())
 }
 
 #[op]
-pub fn op_return_5() -> Result<NewResource<Note>, OpError> {
+pub fn op_return_6() -> Result<NewResource<Note>, OpError> {
     Ok::<_, OpError>(NewResource(Note::default()))
 }
 
 #[op]
-pub async fn op_return_5_future() -> Result<NewResource<Note>, OpError> {
+pub async fn op_return_6_future() -> Result<NewResource<Note>, OpError> {
     Ok::<_, OpError>(NewResource(Note::default()))
 }
 
@@ -243,6 +253,8 @@ opkit::extension!(every_kind, ops = [
     op_return_4_future,
     op_return_5,
     op_return_5_future,
+    op_return_6,
+    op_return_6_future,
 ]);
 
 fn main() {

@@ -44,6 +44,7 @@ impl op_sleep {
         ],
         ret: "Result<usize, OpError>",
         permission: ::core::option::Option::None,
+        returns_bytes: false,
     };
     #[inline]
     fn __decode(

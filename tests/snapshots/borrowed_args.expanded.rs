@@ -68,6 +68,7 @@ impl op_join {
         ],
         ret: "String",
         permission: ::core::option::Option::None,
+        returns_bytes: false,
     };
     #[inline]
     fn __decode(

@@ -42,6 +42,7 @@ impl op_copy {
         ],
         ret: "usize",
         permission: ::core::option::Option::None,
+        returns_bytes: false,
     };
     #[inline]
     fn __decode(

@@ -46,6 +46,7 @@ impl op_add {
         ],
         ret: "i64",
         permission: ::core::option::Option::None,
+        returns_bytes: false,
     };
     #[inline]
     fn __decode(

@@ -44,6 +44,7 @@ impl op_note_new {
         ],
         ret: "NewResource<Note>",
         permission: ::core::option::Option::None,
+        returns_bytes: false,
     };
     #[inline]
     fn __decode(
@@ -155,6 +156,7 @@ impl op_note_read {
         ],
         ret: "Result<String, OpError>",
         permission: ::core::option::Option::None,
+        returns_bytes: false,
     };
     #[inline]
     fn __decode(

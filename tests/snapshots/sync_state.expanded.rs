@@ -43,6 +43,7 @@ impl op_bump {
         ],
         ret: "u64",
         permission: ::core::option::Option::None,
+        returns_bytes: false,
     };
     #[inline]
     fn __decode(
@@ -128,6 +129,7 @@ impl op_open {
         ],
         ret: "usize",
         permission: ::core::option::Option::None,
+        returns_bytes: false,
     };
     #[inline]
     fn __decode(

@@ -114,6 +114,18 @@ pub async fn call(
             out.result
         }
     };
-    let value = result.map(|bytes| serde_json::from_slice(&bytes).unwrap());
+    // A `ByteBuf` result is raw bytes; as a JSON array of numbers it compares in tests.
+    let raw = rt
+        .op_id(&format!("{op}_sync"))
+        .or_else(|| rt.op_id(&format!("{op}_async")))
+        .and_then(|id| rt.table().get(id))
+        .is_some_and(|e| e.decl.meta.returns_bytes);
+    let value = result.map(|bytes| {
+        if raw {
+            Value::from(bytes)
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        }
+    });
     (value, bufs)
 }
