@@ -1,16 +1,16 @@
 //! Decoding an op's JSON arguments, positional or named, straight from the bytes.
 //!
-//! `#[op]` gives every op a tuple of `Option` slots, one per JSON argument. A serde
-//! visitor fills the slots from an array (by position) or an object (by name); no
-//! `serde_json::Value` is built on the way. Then the generated code takes each slot,
+//! `#[op]` gives every op a struct of `Option` slots, one per JSON argument, whose
+//! `fill` decodes one argument with `serde_json` at its concrete type. The array or
+//! object around the arguments is walked here, once for all ops: no
+//! `serde_json::Value` is built, and no serde visitor is instantiated per op, which
+//! keeps the code generated per op small. Then the generated code takes each slot,
 //! turning an empty one into `None` for an `Option` parameter or a "missing argument"
 //! error otherwise.
 
-use std::cell::Cell;
 use std::fmt;
 
-use serde::Deserialize;
-use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess};
+use serde::de::{DeserializeOwned, IgnoredAny};
 
 use crate::{OpError, OpMeta, ParamMeta};
 
@@ -24,96 +24,249 @@ pub trait ArgSlots {
     /// All slots empty.
     fn empty() -> Self;
 
-    /// Decodes the argument at `index` (below `LEN`) into its slot.
-    fn fill<'de, D: de::Deserializer<'de>>(&mut self, index: usize, de: D) -> Result<(), D::Error>;
+    /// Decodes the argument at `index` (below `LEN`) from the start of `json`, and
+    /// returns how many bytes it took.
+    fn fill(&mut self, index: usize, json: &[u8]) -> Result<usize, ArgError>;
 }
 
-/// Decodes one argument; generated code calls it spanned at the parameter's type.
+/// Why one argument did not decode: serde_json's error, kept opaque to generated code.
+#[derive(Debug)]
+pub struct ArgError(serde_json::Error);
+
+/// Decodes one JSON value from the start of `json`; returns it and the bytes it took.
+/// Generated code calls it spanned at the parameter's type.
 #[inline]
-pub fn deserialize<'de, T: DeserializeOwned, D: de::Deserializer<'de>>(
-    de: D,
-) -> Result<T, D::Error> {
-    T::deserialize(de)
+pub fn deserialize<T: DeserializeOwned>(json: &[u8]) -> Result<(T, usize), ArgError> {
+    let mut stream = serde_json::Deserializer::from_slice(json).into_iter::<T>();
+    match stream.next() {
+        Some(Ok(value)) => Ok((value, stream.byte_offset())),
+        Some(Err(err)) => Err(ArgError(err)),
+        None => Err(ArgError(<serde_json::Error as serde::de::Error>::custom(
+            "EOF while parsing a value",
+        ))),
+    }
 }
 
-/// Skips an argument past the last slot (never reached: `LEN` bounds the index).
-#[inline]
-pub fn skip<'de, D: de::Deserializer<'de>>(de: D) -> Result<(), D::Error> {
-    IgnoredAny::deserialize(de).map(|_| ())
-}
-
-/// Why decoding stopped, kept beside serde's own message so that the final error can
-/// name the parameter instead of a line and column.
-#[derive(Clone, Copy)]
-enum Failure {
-    /// The value for this argument index did not decode.
-    Value(usize),
-    /// More positional arguments than parameters.
-    TooMany(usize),
-    /// An unknown or repeated name: serde's message says which.
-    Name,
+/// Skips one JSON value (an argument past the last parameter).
+pub fn skip(json: &[u8]) -> Result<usize, ArgError> {
+    deserialize::<IgnoredAny>(json).map(|(_, used)| used)
 }
 
 /// Decodes `bytes` (a JSON array or object; empty or `null` means no arguments) into
 /// the slots of `meta`'s arguments.
+#[inline]
 pub fn decode<S: ArgSlots>(meta: &'static OpMeta, bytes: &[u8]) -> Result<S, OpError> {
-    let bytes = trim(bytes);
-    if bytes.is_empty() || bytes == b"null" {
-        return Ok(S::empty());
-    }
-    let failure = Cell::new(None);
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let visitor = ArgsVisitor::<S> {
-        meta,
-        failure: &failure,
-        slots: std::marker::PhantomData,
+    let mut slots = S::empty();
+    scan(meta, S::LEN, bytes, &mut |index, json| {
+        slots.fill(index, json)
+    })?;
+    Ok(slots)
+}
+
+type Fill<'a> = dyn FnMut(usize, &[u8]) -> Result<usize, ArgError> + 'a;
+
+/// Walks the array or object of arguments, handing each value to `fill`.
+fn scan(
+    meta: &'static OpMeta,
+    len: usize,
+    bytes: &[u8],
+    fill: &mut Fill<'_>,
+) -> Result<(), OpError> {
+    let mut cursor = Cursor { bytes, pos: 0 };
+    let result = match cursor.skip_ws() {
+        None => Ok(()),
+        Some(b'[') => positional(len, &mut cursor, fill),
+        Some(b'{') => named(meta, len, &mut cursor, fill),
+        Some(b'n') if bytes[cursor.pos..].starts_with(b"null") => {
+            cursor.pos += 4;
+            Ok(())
+        }
+        Some(_) => Err(Problem::NotStructured),
     };
-    let result = de::Deserializer::deserialize_any(&mut de, visitor).and_then(|slots| {
-        de.end()?;
-        Ok(slots)
+    let result = result.and_then(|()| match cursor.skip_ws() {
+        None => Ok(()),
+        Some(_) => Err(Problem::Malformed("trailing characters", cursor.pos)),
     });
-    result.map_err(|err| explain(meta, failure.get(), &err).with_op(meta.name))
+    result.map_err(|problem| problem.into_error(meta, len))
 }
 
-fn explain(meta: &OpMeta, failure: Option<Failure>, err: &serde_json::Error) -> OpError {
-    let arg = |index: usize| meta.arguments().nth(index);
-    if err.is_eof() {
-        return OpError::type_error(format!("malformed arguments: {err}"));
+fn positional(len: usize, cursor: &mut Cursor<'_>, fill: &mut Fill<'_>) -> Result<(), Problem> {
+    cursor.pos += 1;
+    if cursor.skip_ws() == Some(b']') {
+        cursor.pos += 1;
+        return Ok(());
     }
-    if err.is_syntax() {
-        return match failure.and_then(|f| match f {
-            Failure::Value(index) => arg(index),
-            Failure::TooMany(_) | Failure::Name => None,
-        }) {
-            Some(param) => OpError::type_error(format!(
-                "malformed argument '{}' ({}): {err}",
-                param.name, param.ty
-            )),
-            None => OpError::type_error(format!("malformed arguments: {err}")),
+    let mut index = 0;
+    loop {
+        match cursor.skip_ws() {
+            None => return Err(Problem::Eof(cursor.pos)),
+            Some(b']') => return Err(Problem::Malformed("a trailing comma", cursor.pos)),
+            Some(_) => {}
+        }
+        let start = cursor.pos;
+        let used = if index < len {
+            fill(index, cursor.rest()).map_err(|err| Problem::Value(index, start, err.0))?
+        } else {
+            skip(cursor.rest()).map_err(|err| Problem::Value(index, start, err.0))?
         };
+        cursor.pos += used;
+        index += 1;
+        match cursor.skip_ws() {
+            Some(b',') => cursor.pos += 1,
+            Some(b']') => {
+                cursor.pos += 1;
+                break;
+            }
+            None => return Err(Problem::Eof(cursor.pos)),
+            Some(_) => return Err(Problem::Malformed("expected `,` or `]`", cursor.pos)),
+        }
     }
-    match failure {
-        Some(Failure::Value(index)) => match arg(index) {
-            Some(param) => OpError::type_error(format!(
-                "invalid argument '{}' ({}): {}",
-                param.name,
-                param.ty,
-                strip_position(err)
-            )),
-            None => OpError::type_error(strip_position(err)),
-        },
-        Some(Failure::TooMany(given)) => OpError::type_error(format!(
-            "expected at most {} argument{}, got {given}",
-            argument_count(meta),
-            if argument_count(meta) == 1 { "" } else { "s" }
-        )),
-        Some(Failure::Name) => OpError::type_error(strip_position(err)),
-        None => OpError::type_error(strip_position(err)),
+    if index > len {
+        return Err(Problem::TooMany(index));
+    }
+    Ok(())
+}
+
+fn named(
+    meta: &OpMeta,
+    len: usize,
+    cursor: &mut Cursor<'_>,
+    fill: &mut Fill<'_>,
+) -> Result<(), Problem> {
+    cursor.pos += 1;
+    if cursor.skip_ws() == Some(b'}') {
+        cursor.pos += 1;
+        return Ok(());
+    }
+    let mut seen = vec![false; len];
+    loop {
+        match cursor.skip_ws() {
+            Some(b'"') => {}
+            None => return Err(Problem::Eof(cursor.pos)),
+            Some(_) => return Err(Problem::Malformed("expected an argument name", cursor.pos)),
+        }
+        let start = cursor.pos;
+        let (name, used) = deserialize::<String>(cursor.rest())
+            .map_err(|err| Problem::Malformed(leak_reason(&err.0), start))?;
+        cursor.pos += used;
+        match cursor.skip_ws() {
+            Some(b':') => cursor.pos += 1,
+            None => return Err(Problem::Eof(cursor.pos)),
+            Some(_) => return Err(Problem::Malformed("expected `:`", cursor.pos)),
+        }
+        let Some(index) = meta.arguments().position(|p| p.name == name) else {
+            return Err(Problem::Unknown(name));
+        };
+        match seen.get_mut(index) {
+            Some(seen) if !*seen => *seen = true,
+            _ => return Err(Problem::Duplicate(index)),
+        }
+        if cursor.skip_ws().is_none() {
+            return Err(Problem::Eof(cursor.pos));
+        }
+        let start = cursor.pos;
+        cursor.pos +=
+            fill(index, cursor.rest()).map_err(|err| Problem::Value(index, start, err.0))?;
+        match cursor.skip_ws() {
+            Some(b',') => cursor.pos += 1,
+            Some(b'}') => {
+                cursor.pos += 1;
+                return Ok(());
+            }
+            None => return Err(Problem::Eof(cursor.pos)),
+            Some(_) => return Err(Problem::Malformed("expected `,` or `}`", cursor.pos)),
+        }
     }
 }
 
-fn argument_count(meta: &OpMeta) -> usize {
-    meta.arguments().count()
+/// The few reasons a key fails to parse, as static text.
+fn leak_reason(err: &serde_json::Error) -> &'static str {
+    if err.is_eof() {
+        "EOF while parsing an argument name"
+    } else {
+        "an argument name that is not a valid JSON string"
+    }
+}
+
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// Skips whitespace and peeks at the next byte.
+    #[inline]
+    fn skip_ws(&mut self) -> Option<u8> {
+        while let Some(&b) = self.bytes.get(self.pos) {
+            if !matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
+                return Some(b);
+            }
+            self.pos += 1;
+        }
+        None
+    }
+
+    fn rest(&self) -> &'a [u8] {
+        self.bytes.get(self.pos..).unwrap_or_default()
+    }
+}
+
+/// Why decoding stopped.
+enum Problem {
+    NotStructured,
+    Eof(usize),
+    Malformed(&'static str, usize),
+    /// The value of the argument at this index (starting at this byte) did not decode.
+    Value(usize, usize, serde_json::Error),
+    TooMany(usize),
+    Unknown(String),
+    Duplicate(usize),
+}
+
+impl Problem {
+    #[cold]
+    fn into_error(self, meta: &'static OpMeta, len: usize) -> OpError {
+        let arg = |index: usize| meta.arguments().nth(index);
+        let text = match self {
+            Problem::NotStructured => {
+                "expected an array of positional arguments or an object of named arguments"
+                    .to_owned()
+            }
+            Problem::Eof(at) => {
+                format!("malformed arguments: EOF while parsing a value at byte {at}")
+            }
+            Problem::Malformed(what, at) => format!("malformed arguments: {what} at byte {at}"),
+            Problem::Value(_, at, err) if err.is_eof() => {
+                format!("malformed arguments: EOF while parsing a value at byte {at}")
+            }
+            Problem::Value(index, at, err) => match arg(index) {
+                Some(ParamMeta { name, ty, .. }) if err.is_syntax() => format!(
+                    "malformed argument '{name}' ({ty}): {} at byte {}",
+                    strip_position(&err),
+                    at + err.column().saturating_sub(1)
+                ),
+                Some(ParamMeta { name, ty, .. }) => {
+                    format!("invalid argument '{name}' ({ty}): {}", strip_position(&err))
+                }
+                None => format!("malformed arguments: {} at byte {at}", strip_position(&err)),
+            },
+            Problem::TooMany(given) => format!(
+                "expected at most {len} argument{}, got {given}",
+                if len == 1 { "" } else { "s" }
+            ),
+            Problem::Unknown(name) => {
+                format!(
+                    "unknown argument '{name}'; expected {}",
+                    ExpectedNames(meta)
+                )
+            }
+            Problem::Duplicate(index) => format!(
+                "argument '{}' is given twice",
+                arg(index).map_or("?", |p| p.name)
+            ),
+        };
+        OpError::type_error(text).with_op(meta.name)
+    }
 }
 
 /// serde_json ends its messages with " at line L column C", which says little to a
@@ -123,132 +276,6 @@ fn strip_position(err: &serde_json::Error) -> String {
     match text.rfind(" at line ") {
         Some(at) => text[..at].to_owned(),
         None => text,
-    }
-}
-
-fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |i| i + 1);
-    &bytes[start..end]
-}
-
-struct ArgsVisitor<'a, S> {
-    meta: &'static OpMeta,
-    failure: &'a Cell<Option<Failure>>,
-    slots: std::marker::PhantomData<S>,
-}
-
-impl<'de, S: ArgSlots> de::Visitor<'de> for ArgsVisitor<'_, S> {
-    type Value = S;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of positional arguments or an object of named arguments")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<S, A::Error> {
-        let mut slots = S::empty();
-        let mut index = 0;
-        while index < S::LEN {
-            self.failure.set(Some(Failure::Value(index)));
-            let seed = SlotSeed {
-                slots: &mut slots,
-                index,
-            };
-            if seq.next_element_seed(seed)?.is_none() {
-                self.failure.set(None);
-                return Ok(slots);
-            }
-            index += 1;
-        }
-        self.failure.set(None);
-        let mut given = index;
-        while seq.next_element::<IgnoredAny>()?.is_some() {
-            given += 1;
-        }
-        if given > S::LEN {
-            self.failure.set(Some(Failure::TooMany(given)));
-            return Err(de::Error::custom("too many arguments"));
-        }
-        Ok(slots)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<S, A::Error> {
-        let mut slots = S::empty();
-        let mut filled = vec![false; S::LEN];
-        while let Some(index) = map.next_key_seed(KeySeed {
-            meta: self.meta,
-            failure: self.failure,
-        })? {
-            let Some(seen) = filled.get_mut(index) else {
-                return Err(de::Error::custom("argument index out of range"));
-            };
-            if std::mem::replace(seen, true) {
-                self.failure.set(Some(Failure::Name));
-                let name = self.meta.arguments().nth(index).map_or("?", |p| p.name);
-                return Err(de::Error::custom(format_args!(
-                    "argument '{name}' is given twice"
-                )));
-            }
-            self.failure.set(Some(Failure::Value(index)));
-            map.next_value_seed(SlotSeed {
-                slots: &mut slots,
-                index,
-            })?;
-            self.failure.set(None);
-        }
-        Ok(slots)
-    }
-}
-
-struct SlotSeed<'a, S> {
-    slots: &'a mut S,
-    index: usize,
-}
-
-impl<'de, S: ArgSlots> DeserializeSeed<'de> for SlotSeed<'_, S> {
-    type Value = ();
-
-    fn deserialize<D: de::Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
-        self.slots.fill(self.index, de)
-    }
-}
-
-/// Maps an argument name to its index, or fails naming the valid names.
-struct KeySeed<'a> {
-    meta: &'static OpMeta,
-    failure: &'a Cell<Option<Failure>>,
-}
-
-impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
-    type Value = usize;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, de: D) -> Result<usize, D::Error> {
-        de.deserialize_str(self)
-    }
-}
-
-impl<'de> de::Visitor<'de> for KeySeed<'_> {
-    type Value = usize;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an argument name")
-    }
-
-    fn visit_str<E: de::Error>(self, name: &str) -> Result<usize, E> {
-        if let Some(index) = self.meta.arguments().position(|p| p.name == name) {
-            return Ok(index);
-        }
-        self.failure.set(Some(Failure::Name));
-        Err(E::custom(format_args!(
-            "unknown argument '{name}'; expected {}",
-            ExpectedNames(self.meta)
-        )))
     }
 }
 
@@ -274,8 +301,12 @@ impl fmt::Display for ExpectedNames<'_> {
 }
 
 /// Takes a required argument's slot, or fails naming the parameter.
+#[inline]
 pub fn required<T>(slot: Option<T>, meta: &'static OpMeta, index: usize) -> Result<T, OpError> {
-    slot.ok_or_else(|| missing(meta, index))
+    match slot {
+        Some(value) => Ok(value),
+        None => Err(missing(meta, index)),
+    }
 }
 
 #[cold]

@@ -17,13 +17,12 @@ use futures_util::future::select_all;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-pub use crate::args::{ArgSlots, decode as decode_args, deserialize, required, skip};
+pub use crate::args::{ArgError, ArgSlots, decode as decode_args, deserialize, required, skip};
 pub use crate::decl::{
     AsyncCall, Handler, OpDecl, OpFuture, OpMeta, OpMode, OpOutput, ParamKindMeta, ParamMeta,
     SyncCall,
 };
 pub use crate::{ByteBuf, ErrorClass, NewResource, OpError, OpState, Resource, ResourceId};
-pub use serde::Deserializer;
 pub use tokio_util::sync::CancellationToken as Cancel;
 
 /// Serializes an op's result into `out`.
@@ -190,7 +189,9 @@ pub fn put_buf(bufs: &mut [Vec<u8>], index: usize, buf: Vec<u8>) {
 /// the call's byte buffers.
 ///
 /// The blocking task is spawned now, not on first poll, so the work starts when the
-/// call is made even if the host polls later.
+/// call is made even if the host polls later. Body and result are boxed so that the
+/// blocking-pool and future machinery is compiled once, not once per op.
+#[inline]
 pub fn spawn_blocking_op<R, B>(
     meta: &'static OpMeta,
     state: &Rc<RefCell<OpState>>,
@@ -202,6 +203,34 @@ where
     R: 'static,
     B: FnOnce() -> (SendGuard<R>, Vec<Vec<u8>>) + Send + 'static,
 {
+    let body: BlockingBody = Box::new(move || {
+        let (ret, bufs) = body();
+        (Box::new(ret) as Box<dyn Any + Send>, bufs)
+    });
+    let finish: BlockingFinish =
+        Box::new(
+            move |ret, state, out| match ret.downcast::<SendGuard<R>>() {
+                Ok(ret) => finish(ret.into_inner(), state, out),
+                Err(_) => {
+                    Err(OpError::generic("the op's result has an unexpected type")
+                        .with_op(meta.name))
+                }
+            },
+        );
+    spawn_blocking_boxed(meta, state, cancel, body, finish)
+}
+
+type BlockingBody = Box<dyn FnOnce() -> (Box<dyn Any + Send>, Vec<Vec<u8>>) + Send>;
+type BlockingFinish =
+    Box<dyn FnOnce(Box<dyn Any + Send>, &RefCell<OpState>, &mut Vec<u8>) -> Result<(), OpError>>;
+
+fn spawn_blocking_boxed(
+    meta: &'static OpMeta,
+    state: &Rc<RefCell<OpState>>,
+    cancel: Vec<CancellationToken>,
+    body: BlockingBody,
+    finish: BlockingFinish,
+) -> Result<OpFuture, OpError> {
     let handle = tokio::runtime::Handle::try_current().map_err(|_| {
         OpError::generic("async entries need a tokio runtime on the calling thread")
             .with_op(meta.name)
@@ -210,10 +239,11 @@ where
     let state = state.clone();
     let future = async move {
         match task.await {
-            Ok((ret, bufs)) => OpOutput {
-                result: finish_output(ret.into_inner(), &state, finish),
-                bufs,
-            },
+            Ok((ret, bufs)) => {
+                let mut out = Vec::new();
+                let result = finish(ret, &state, &mut out).map(|()| out);
+                OpOutput { result, bufs }
+            }
             Err(err) => OpOutput {
                 result: Err(match err.try_into_panic() {
                     Ok(payload) => panic_error(meta, &*payload),
@@ -223,7 +253,7 @@ where
             },
         }
     };
-    Ok(cancellable(meta, cancel, future))
+    Ok(cancellable(meta, cancel, Box::pin(future)))
 }
 
 /// Turns a body's return value into the JSON result: the generated `__finish` of an op.
@@ -255,7 +285,7 @@ where
             },
         }
     };
-    Ok(cancellable(meta, cancel, future))
+    Ok(cancellable(meta, cancel, Box::pin(future)))
 }
 
 fn finish_output<R>(
@@ -273,10 +303,10 @@ fn finish_output<R>(
 fn cancellable(
     meta: &'static OpMeta,
     cancel: Vec<CancellationToken>,
-    future: impl Future<Output = OpOutput> + 'static,
+    future: OpFuture,
 ) -> OpFuture {
     if cancel.is_empty() {
-        return Box::pin(future);
+        return future;
     }
     Box::pin(async move {
         let closed = select_all(cancel.iter().map(|token| Box::pin(token.cancelled())));

@@ -220,10 +220,14 @@ fn expand_decode(spec: &OpSpec) -> TokenStream {
             _ => (quote!(::opkit::__private::ResourceId), false),
         };
         let deserialize = quote_spanned! {param.ty.span()=>
-            ::opkit::__private::deserialize::<#ty, __D>(__de)
+            ::opkit::__private::deserialize::<#ty>(__json)
         };
         fills.push(quote! {
-            #index => self.#slot = ::core::option::Option::Some(#deserialize?),
+            #index => {
+                let (__value, __used) = #deserialize?;
+                self.#slot = ::core::option::Option::Some(__value);
+                __used
+            }
         });
         types.push(ty);
         takes.push(if optional {
@@ -245,16 +249,15 @@ fn expand_decode(spec: &OpSpec) -> TokenStream {
                 fn empty() -> Self {
                     __Slots(#(#nones,)*)
                 }
-                fn fill<'de, __D: ::opkit::__private::Deserializer<'de>>(
+                fn fill(
                     &mut self,
                     __index: usize,
-                    __de: __D,
-                ) -> ::core::result::Result<(), __D::Error> {
-                    match __index {
+                    __json: &[u8],
+                ) -> ::core::result::Result<usize, ::opkit::__private::ArgError> {
+                    ::core::result::Result::Ok(match __index {
                         #(#fills)*
-                        _ => ::opkit::__private::skip(__de)?,
-                    }
-                    ::core::result::Result::Ok(())
+                        _ => ::opkit::__private::skip(__json)?,
+                    })
                 }
             }
             let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;

@@ -98,44 +98,44 @@ impl op_join {
                     ::core::option::Option::None,
                 )
             }
-            fn fill<'de, __D: ::opkit::__private::Deserializer<'de>>(
+            fn fill(
                 &mut self,
                 __index: usize,
-                __de: __D,
-            ) -> ::core::result::Result<(), __D::Error> {
-                match __index {
-                    0usize => {
-                        self.0 = ::core::option::Option::Some(
-                            ::opkit::__private::deserialize::<
+                __json: &[u8],
+            ) -> ::core::result::Result<usize, ::opkit::__private::ArgError> {
+                ::core::result::Result::Ok(
+                    match __index {
+                        0usize => {
+                            let (__value, __used) = ::opkit::__private::deserialize::<
                                 ::std::path::PathBuf,
-                                __D,
-                            >(__de)?,
-                        );
-                    }
-                    1usize => {
-                        self.1 = ::core::option::Option::Some(
-                            ::opkit::__private::deserialize::<
+                            >(__json)?;
+                            self.0 = ::core::option::Option::Some(__value);
+                            __used
+                        }
+                        1usize => {
+                            let (__value, __used) = ::opkit::__private::deserialize::<
                                 ::std::string::String,
-                                __D,
-                            >(__de)?,
-                        );
-                    }
-                    2usize => {
-                        self.2 = ::core::option::Option::Some(
-                            ::opkit::__private::deserialize::<
+                            >(__json)?;
+                            self.1 = ::core::option::Option::Some(__value);
+                            __used
+                        }
+                        2usize => {
+                            let (__value, __used) = ::opkit::__private::deserialize::<
                                 ::std::vec::Vec<String>,
-                                __D,
-                            >(__de)?,
-                        );
-                    }
-                    3usize => {
-                        self.3 = ::core::option::Option::Some(
-                            ::opkit::__private::deserialize::<Option<String>, __D>(__de)?,
-                        );
-                    }
-                    _ => ::opkit::__private::skip(__de)?,
-                }
-                ::core::result::Result::Ok(())
+                            >(__json)?;
+                            self.2 = ::core::option::Option::Some(__value);
+                            __used
+                        }
+                        3usize => {
+                            let (__value, __used) = ::opkit::__private::deserialize::<
+                                Option<String>,
+                            >(__json)?;
+                            self.3 = ::core::option::Option::Some(__value);
+                            __used
+                        }
+                        _ => ::opkit::__private::skip(__json)?,
+                    },
+                )
             }
         }
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;

@@ -54,15 +54,16 @@ impl op_copy {
             fn empty() -> Self {
                 __Slots()
             }
-            fn fill<'de, __D: ::opkit::__private::Deserializer<'de>>(
+            fn fill(
                 &mut self,
                 __index: usize,
-                __de: __D,
-            ) -> ::core::result::Result<(), __D::Error> {
-                match __index {
-                    _ => ::opkit::__private::skip(__de)?,
-                }
-                ::core::result::Result::Ok(())
+                __json: &[u8],
+            ) -> ::core::result::Result<usize, ::opkit::__private::ArgError> {
+                ::core::result::Result::Ok(
+                    match __index {
+                        _ => ::opkit::__private::skip(__json)?,
+                    },
+                )
             }
         }
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;

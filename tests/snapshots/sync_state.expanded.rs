@@ -55,20 +55,23 @@ impl op_bump {
             fn empty() -> Self {
                 __Slots(::core::option::Option::None)
             }
-            fn fill<'de, __D: ::opkit::__private::Deserializer<'de>>(
+            fn fill(
                 &mut self,
                 __index: usize,
-                __de: __D,
-            ) -> ::core::result::Result<(), __D::Error> {
-                match __index {
-                    0usize => {
-                        self.0 = ::core::option::Option::Some(
-                            ::opkit::__private::deserialize::<u64, __D>(__de)?,
-                        );
-                    }
-                    _ => ::opkit::__private::skip(__de)?,
-                }
-                ::core::result::Result::Ok(())
+                __json: &[u8],
+            ) -> ::core::result::Result<usize, ::opkit::__private::ArgError> {
+                ::core::result::Result::Ok(
+                    match __index {
+                        0usize => {
+                            let (__value, __used) = ::opkit::__private::deserialize::<
+                                u64,
+                            >(__json)?;
+                            self.0 = ::core::option::Option::Some(__value);
+                            __used
+                        }
+                        _ => ::opkit::__private::skip(__json)?,
+                    },
+                )
             }
         }
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
@@ -141,15 +144,16 @@ impl op_open {
             fn empty() -> Self {
                 __Slots()
             }
-            fn fill<'de, __D: ::opkit::__private::Deserializer<'de>>(
+            fn fill(
                 &mut self,
                 __index: usize,
-                __de: __D,
-            ) -> ::core::result::Result<(), __D::Error> {
-                match __index {
-                    _ => ::opkit::__private::skip(__de)?,
-                }
-                ::core::result::Result::Ok(())
+                __json: &[u8],
+            ) -> ::core::result::Result<usize, ::opkit::__private::ArgError> {
+                ::core::result::Result::Ok(
+                    match __index {
+                        _ => ::opkit::__private::skip(__json)?,
+                    },
+                )
             }
         }
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;

@@ -152,17 +152,17 @@ async fn argument_errors_name_the_op_and_parameter() {
         (
             "op_add",
             "[1, ",
-            "op_add: malformed arguments: EOF while parsing a value at line 1 column 3",
+            "op_add: malformed arguments: EOF while parsing a value at byte 4",
         ),
         (
             "op_add",
             "[1, 2] x",
-            "op_add: malformed arguments: trailing characters at line 1 column 8",
+            "op_add: malformed arguments: trailing characters at byte 7",
         ),
         (
             "op_add",
             r#""1, 2""#,
-            r#"op_add: invalid type: string "1, 2", expected an array of positional arguments or an object of named arguments"#,
+            "op_add: expected an array of positional arguments or an object of named arguments",
         ),
         (
             "op_add",

@@ -1,0 +1,40 @@
+//! What the benchmarks share: the ops under test and a runtime with them.
+
+use opkit::{Extension, Runtime, op};
+
+/// Adds two numbers: the op of the dispatch benchmarks.
+#[op]
+pub fn op_add(a: i64, b: i64) -> i64 {
+    a + b
+}
+
+/// Does nothing: the op of the async-hop benchmarks.
+#[op]
+pub fn op_nothing() {}
+
+/// The same sum, the way the seed did it: arguments through `serde_json::Value`.
+pub fn add_via_value(args: &[u8], out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+    let value: serde_json::Value = serde_json::from_slice(args)?;
+    let (a, b): (i64, i64) = serde_json::from_value(value)?;
+    let result = serde_json::to_value(a + b)?;
+    serde_json::to_writer(out, &result)
+}
+
+/// The floor: hand-written serde, no dispatch.
+#[inline]
+pub fn add_by_hand(args: &[u8], out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+    let (a, b): (i64, i64) = serde_json::from_slice(args)?;
+    serde_json::to_writer(out, &(a + b))
+}
+
+/// A runtime with the benchmark ops.
+pub fn runtime(extra: Vec<Extension>) -> Runtime {
+    let ext = Extension::new(
+        "bench",
+        op_add::DECLS.iter().chain(op_nothing::DECLS).copied(),
+    );
+    match Runtime::new(std::iter::once(ext).chain(extra)) {
+        Ok(rt) => rt,
+        Err(err) => panic!("the benchmark ops register: {err}"),
+    }
+}
