@@ -124,11 +124,12 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 limits.max_message_bytes = max;
             }
             if let Some(max) = max_concurrent {
-                limits.max_concurrent = max.max(1);
+                limits.max_concurrent = max;
             }
             if let Some(secs) = idle_timeout {
                 limits.idle_timeout = std::time::Duration::from_secs(secs);
             }
+            let limits = limits.clamped();
             let grants = if perms.is_empty() && config.is_none() {
                 std::fs::create_dir_all(&dir)
                     .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
@@ -248,13 +249,15 @@ fn call(
         .table()
         .get(id)
         .is_some_and(|e| e.decl.meta.returns_bytes);
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| err.to_string())?;
     let result = if mode == Some(OpMode::Sync) {
+        // Inside the runtime: some sync entries (binding a socket) need one.
+        let _entered = tokio.enter();
         rt.call_sync(id, args.as_bytes(), &mut bufs)
     } else {
-        let tokio = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|err| err.to_string())?;
         // Inside the runtime: the async entry spawns its work when it is called.
         let output = tokio.block_on(async {
             rt.call_async(id, args.as_bytes(), std::mem::take(&mut bufs))

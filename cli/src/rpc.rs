@@ -20,19 +20,25 @@ pub const METHOD_NOT_FOUND: i32 = -32601;
 pub const INVALID_PARAMS: i32 = -32602;
 pub const OP_ERROR: i32 = -32000;
 
-/// The members of a request, each kept raw until it is checked.
+/// The members of a request, each kept raw until it is checked. A member that is
+/// present is `Some`, even when it is `null` (`"id": null` is a request, not a
+/// notification).
 #[derive(Deserialize)]
 struct Request<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     jsonrpc: Option<&'a RawValue>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     method: Option<&'a RawValue>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     params: Option<&'a RawValue>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     id: Option<&'a RawValue>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     buffers: Option<&'a RawValue>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(de).map(Some)
 }
 
 /// An error response before it is written.
@@ -122,9 +128,14 @@ fn parse_error(err: &serde_json::Error) -> Vec<u8> {
 
 /// One request or notification, already known to be well-formed JSON.
 async fn handle_one(rt: &Runtime, text: &str) -> Option<Vec<u8>> {
-    let request: Request<'_> = match serde_json::from_str(text) {
-        Ok(request) => request,
-        Err(_) => {
+    // A request is an object; serde would also take an array of its members.
+    let parsed = match text.trim_start().starts_with('{') {
+        true => serde_json::from_str::<Request<'_>>(text).ok(),
+        false => None,
+    };
+    let request = match parsed {
+        Some(request) => request,
+        None => {
             return Some(error_response(
                 None,
                 &RpcError::new(INVALID_REQUEST, "invalid request: expected an object"),

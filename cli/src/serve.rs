@@ -6,8 +6,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
@@ -16,7 +17,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio_util::task::LocalPoolHandle;
 
-use crate::session::{Limits, run_session, spawn_session};
+use crate::session::{Limits, SessionChannels, run_session, spawn_session};
 
 #[derive(Clone)]
 struct Server {
@@ -65,6 +66,7 @@ pub async fn serve_http(
     let app = Router::new()
         .route("/", get(websocket).post(http_post))
         .layer(DefaultBodyLimit::max(transport_limit))
+        .layer(axum::middleware::from_fn(guard))
         .with_state(server);
     // On a signal: no new connections; each session stops reading, answers what it
     // has in flight and ends, which closes its WebSocket.
@@ -146,15 +148,30 @@ async fn websocket(
 }
 
 /// A WebSocket connection is one session: its rids live as long as the connection.
+///
+/// Replies are written by a task of their own, so that a client that sends faster
+/// than it reads cannot wedge the session against a full reply queue.
 async fn websocket_session(server: Server, socket: WebSocket) {
-    let session = server.session();
+    let SessionChannels {
+        requests,
+        mut replies,
+    } = server.session();
     let (mut sink, mut stream) = socket.split();
-    let requests = session.requests;
-    let mut replies = session.replies;
-    let mut requests = Some(requests);
+    let mut writer = tokio::spawn(async move {
+        while let Some(reply) = replies.recv().await {
+            let text = String::from_utf8(reply)
+                .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned());
+            if sink.send(Message::Text(text.into())).await.is_err() {
+                return;
+            }
+        }
+        // The session ended (idle, or shutdown after answering): say goodbye.
+        let _ = sink.send(Message::Close(None)).await;
+    });
     loop {
         tokio::select! {
-            incoming = stream.next(), if requests.is_some() => {
+            _ = &mut writer => break,
+            incoming = stream.next() => {
                 let bytes = match incoming {
                     Some(Ok(Message::Text(text))) => Vec::from(text.as_str()),
                     Some(Ok(Message::Binary(bytes))) => bytes.to_vec(),
@@ -165,22 +182,79 @@ async fn websocket_session(server: Server, socket: WebSocket) {
                         break;
                     }
                 };
-                let Some(sender) = &requests else { break };
-                if sender.send(bytes).await.is_err() {
-                    requests = None;
-                }
-            }
-            reply = replies.recv() => {
-                let Some(reply) = reply else { break };
-                let text = String::from_utf8(reply)
-                    .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned());
-                if sink.send(Message::Text(text.into())).await.is_err() {
+                if requests.send(bytes).await.is_err() {
                     break;
                 }
             }
         }
     }
-    let _ = sink.send(Message::Close(None)).await;
+    // The client is gone: dropping the reply receiver ends the session, which closes
+    // its resources and cancels what is pending.
+    writer.abort();
+}
+
+/// Refuses what a web page could send: a `Host` that is not loopback (DNS
+/// rebinding), an `Origin` that is not loopback (a cross-site page), and a POST that
+/// is not `application/json` (a form or `text/plain` post needs no CORS preflight).
+async fn guard(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let host_ok = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(is_loopback_authority);
+    if !host_ok {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "the Host header must name a loopback address",
+        );
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let authority = origin.to_str().ok().and_then(|o| {
+            o.strip_prefix("http://")
+                .or_else(|| o.strip_prefix("https://"))
+        });
+        if !authority.is_some_and(is_loopback_authority) {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "requests from other origins are refused",
+            );
+        }
+    }
+    if request.method() == Method::POST {
+        let json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|c| c.to_str().ok())
+            .and_then(|c| c.split(';').next())
+            .is_some_and(|c| c.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            return refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "POST a JSON-RPC message with `content-type: application/json`",
+            );
+        }
+    }
+    next.run(request).await
+}
+
+fn refuse(status: StatusCode, message: &'static str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain")],
+        format!("opkit: {message}\n"),
+    )
+        .into_response()
+}
+
+/// `localhost`, `127.0.0.1`, `[::1]`, each with an optional port.
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Serves one session on stdin/stdout, one message per line, until stdin ends.
@@ -215,7 +289,7 @@ pub async fn serve_stdio(table: Arc<DispatchTable>, limits: Limits) -> std::io::
                 let message = if line.len() > max && !line.ends_with(b"\n") {
                     skip_line(&mut stdin).await?;
                     // Over the limit: the session answers it with an error, unread.
-                    vec![b' '; max + 1]
+                    vec![b'x'; max + 1]
                 } else {
                     while line.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
                         line.pop();

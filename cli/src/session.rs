@@ -25,6 +25,17 @@ pub struct Limits {
     pub idle_timeout: Duration,
 }
 
+impl Limits {
+    /// Keeps every limit in a range the server can honour.
+    pub fn clamped(self) -> Self {
+        Self {
+            max_message_bytes: self.max_message_bytes.clamp(64, 1 << 30),
+            max_concurrent: self.max_concurrent.clamp(1, 1 << 16),
+            idle_timeout: self.idle_timeout.max(Duration::from_secs(1)),
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {

@@ -142,6 +142,16 @@ fn cases() -> Vec<(String, Vec<u8>, Expect)> {
     add("batch of one number", b"[1]", Batch(1, -32600));
     add("batch of three", b"[1, \"x\", null]", Batch(3, -32600));
     add("batch of empty objects", b"[{}, {}]", Batch(2, -32600));
+    add(
+        "request as an array",
+        br#"[["2.0", "op_resources_sync", null, 1, null]]"#,
+        Batch(1, -32600),
+    );
+    add(
+        "null id is still a request",
+        br#"{"jsonrpc": "2.0", "id": null, "method": "op_nope"}"#,
+        Code(-32601),
+    );
     let oversize = req("op_stat_sync", &format!(r#"["{}"]"#, "a".repeat(LIMIT)));
     add("over the size limit", oversize.as_bytes(), Code(-32600));
     let far_over = req("op_stat_sync", &format!(r#"["{}"]"#, "a".repeat(LIMIT * 4)));

@@ -411,3 +411,133 @@ async fn byte_results_travel_as_base64() {
         assert_eq!(reply["result"], "AAEC/w==", "{reply}");
     }
 }
+
+/// What a web page in a browser could send is refused: a foreign Origin, a
+/// non-loopback Host (DNS rebinding), a POST that is not JSON.
+#[tokio::test]
+async fn cross_site_requests_are_refused() {
+    let dir = folder();
+    let server = Server::start(dir.path(), &[]);
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"op_resources_sync"}"#;
+    let client = reqwest::Client::new();
+    let send = |builder: reqwest::RequestBuilder| async move {
+        let response = builder.body(body).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    let (status, text) = send(
+        client
+            .post(&server.url)
+            .header("content-type", "text/plain"),
+    )
+    .await;
+    assert_eq!(status, 415, "{text}");
+    let (status, _) = send(
+        client
+            .post(&server.url)
+            .header("content-type", "application/json")
+            .header("origin", "http://evil.example"),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = send(
+        client
+            .post(&server.url)
+            .header("content-type", "application/json")
+            .header("host", "evil.example:8765"),
+    )
+    .await;
+    assert_eq!(status, 403);
+    // A loopback origin (a page served by the host itself) is fine.
+    let (status, text) = send(
+        client
+            .post(&server.url)
+            .header("content-type", "application/json; charset=utf-8")
+            .header("origin", "http://localhost:3000"),
+    )
+    .await;
+    assert_eq!(
+        (status, text.as_str()),
+        (200, r#"{"jsonrpc":"2.0","id":1,"result":[]}"#)
+    );
+    // A WebSocket from a foreign page is refused at the upgrade.
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = server.ws_url().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("origin", "http://evil.example".parse().unwrap());
+    let err = tokio_tungstenite::connect_async(request).await.unwrap_err();
+    assert!(err.to_string().contains("403"), "{err}");
+}
+
+#[test]
+fn stdio_answers_an_over_long_line() {
+    let dir = folder();
+    let mut child = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["serve", "--stdio", "--max-message-bytes", "100"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let long = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"{}"}}"#,
+        "x".repeat(500)
+    );
+    writeln!(stdin, "{long}").unwrap();
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","id":2,"method":"op_resources_sync"}}"#
+    )
+    .unwrap();
+    stdin.flush().unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let refused: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(refused["error"]["code"], -32600, "{line}");
+    line.clear();
+    stdout.read_line(&mut line).unwrap();
+    let next: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(next["id"], 2, "the session goes on: {line}");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn call_runs_sync_net_ops_inside_a_runtime() {
+    let out = Command::new(BIN)
+        .args([
+            "call",
+            "op_net_listen_tcp_sync",
+            r#"["127.0.0.1", 0]"#,
+            "--allow-net",
+            "127.0.0.1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listening: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        listening["local_addr"]["port"]
+            .as_u64()
+            .is_some_and(|p| p > 0),
+        "{listening}"
+    );
+}
+
+#[tokio::test]
+async fn a_null_id_is_answered() {
+    let dir = folder();
+    let server = Server::start(dir.path(), &[]);
+    let body = r#"{"jsonrpc":"2.0","id":null,"method":"op_resources_sync"}"#;
+    assert_eq!(
+        post(&server.url, body).await,
+        (200, r#"{"jsonrpc":"2.0","id":null,"result":[]}"#.to_owned())
+    );
+}

@@ -388,13 +388,15 @@ fn expand_sync_entry(spec: &OpSpec) -> TokenStream {
         ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
             let (#(#decoded,)*) = Self::__decode(__c.args)?;
             #(#lookups)*
-            #take_bufs
             let __ret = {
                 #borrow
                 #(#state_lookups)*
-                ::opkit::__private::catch_sync(Self::META, || #name(#(#args),*))?
+                #take_bufs
+                let __ret = ::opkit::__private::catch_sync(Self::META, || #name(#(#args),*));
+                // Lent buffers go back to the caller even when the body panicked.
+                #(#restores)*
+                __ret?
             };
-            #(#restores)*
             Self::__finish(__ret, __c.state, __c.out)
         }
     }

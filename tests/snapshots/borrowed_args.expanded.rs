@@ -158,10 +158,11 @@ impl op_join {
     ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
         let (__p0, __p1, __p2, __p3) = Self::__decode(__c.args)?;
         let __ret = {
-            ::opkit::__private::catch_sync(
+            let __ret = ::opkit::__private::catch_sync(
                 Self::META,
                 || op_join(&__p0, &__p1, &__p2, __p3),
-            )?
+            );
+            __ret?
         };
         Self::__finish(__ret, __c.state, __c.out)
     }

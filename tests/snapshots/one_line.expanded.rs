@@ -102,7 +102,11 @@ impl op_add {
     ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
         let (__p0, __p1) = Self::__decode(__c.args)?;
         let __ret = {
-            ::opkit::__private::catch_sync(Self::META, || op_add(__p0, __p1))?
+            let __ret = ::opkit::__private::catch_sync(
+                Self::META,
+                || op_add(__p0, __p1),
+            );
+            __ret?
         };
         Self::__finish(__ret, __c.state, __c.out)
     }

@@ -92,7 +92,8 @@ impl op_note_new {
     ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
         let (__p0,) = Self::__decode(__c.args)?;
         let __ret = {
-            ::opkit::__private::catch_sync(Self::META, || op_note_new(__p0))?
+            let __ret = ::opkit::__private::catch_sync(Self::META, || op_note_new(__p0));
+            __ret?
         };
         Self::__finish(__ret, __c.state, __c.out)
     }
@@ -221,7 +222,11 @@ impl op_note_read {
             Note,
         >(Self::META, __c.state, "note", __p0)?;
         let __ret = {
-            ::opkit::__private::catch_sync(Self::META, || op_note_read(&*__p0))?
+            let __ret = ::opkit::__private::catch_sync(
+                Self::META,
+                || op_note_read(&*__p0),
+            );
+            __ret?
         };
         Self::__finish(__ret, __c.state, __c.out)
     }

@@ -93,7 +93,11 @@ impl op_bump {
         let __ret = {
             let mut __st = __c.state.borrow_mut();
             let __p0 = ::opkit::__private::state_mut::<Counter>(Self::META, &mut __st)?;
-            ::opkit::__private::catch_sync(Self::META, || op_bump(__p0, __p1))?
+            let __ret = ::opkit::__private::catch_sync(
+                Self::META,
+                || op_bump(__p0, __p1),
+            );
+            __ret?
         };
         Self::__finish(__ret, __c.state, __c.out)
     }
@@ -172,7 +176,8 @@ impl op_open {
         let () = Self::__decode(__c.args)?;
         let __ret = {
             let __st = __c.state.borrow();
-            ::opkit::__private::catch_sync(Self::META, || op_open(&*__st))?
+            let __ret = ::opkit::__private::catch_sync(Self::META, || op_open(&*__st));
+            __ret?
         };
         Self::__finish(__ret, __c.state, __c.out)
     }

@@ -188,6 +188,13 @@ pub fn op_fill(#[buffer] out: &mut [u8], byte: u8) -> usize {
     out.len()
 }
 
+/// Fills the buffer, then panics: the buffer still goes back to the caller.
+#[op(sync)]
+pub fn op_fill_then_panic(#[buffer] out: &mut [u8]) {
+    out.fill(1);
+    panic!("after filling")
+}
+
 /// Adds up the bytes of a read-only buffer.
 #[op]
 pub fn op_checksum(#[buffer] data: &[u8]) -> u64 {
@@ -261,6 +268,7 @@ extension!(
         op_note_append,
         op_note_wait,
         op_fill,
+        op_fill_then_panic,
         op_checksum,
         op_join,
         op_sleep_echo,

@@ -253,6 +253,17 @@ async fn buffers_are_lent_and_handed_back() {
         "an owned buffer is moved"
     );
 
+    let mut bufs = vec![vec![0, 0]];
+    let err = rt
+        .call_sync("op_fill_then_panic_sync", b"[]", &mut bufs)
+        .unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Panic);
+    assert_eq!(
+        bufs,
+        vec![vec![1, 1]],
+        "a lent buffer comes back after a panic"
+    );
+
     let err = rt
         .call_sync("op_join_sync", br#"["-"]"#, &mut [b"ab".to_vec()])
         .unwrap_err();
