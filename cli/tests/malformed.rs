@@ -337,8 +337,8 @@ fn check(name: &str, expect: Expect, status: u16, body: &str) {
     }
 }
 
-#[tokio::test]
-async fn malformed_input_over_http() {
+/// A server on a fresh folder (holding one non-UTF-8 file) with the small limit.
+fn start() -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bin.dat"), [0xff, 0xfe]).unwrap();
     let data = dir.path().to_str().unwrap();
@@ -354,6 +354,12 @@ async fn malformed_input_over_http() {
             &limit,
         ],
     );
+    (dir, server)
+}
+
+#[tokio::test]
+async fn malformed_input_over_http() {
+    let (_dir, server) = start();
     let cases = cases();
     assert!(cases.len() >= 50, "{} cases", cases.len());
     for (name, body, expect) in &cases {
@@ -371,21 +377,7 @@ async fn malformed_input_over_http() {
 /// The same inputs on one WebSocket: one session survives them all.
 #[tokio::test]
 async fn malformed_input_over_one_websocket() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bin.dat"), [0xff, 0xfe]).unwrap();
-    let data = dir.path().to_str().unwrap();
-    let limit = LIMIT.to_string();
-    let server = Server::start(
-        dir.path(),
-        &[
-            "--allow-read",
-            data,
-            "--allow-write",
-            data,
-            "--max-message-bytes",
-            &limit,
-        ],
-    );
+    let (_dir, server) = start();
     let mut ws = ws_connect(&server).await;
     for (name, body, expect) in cases() {
         if matches!(expect, Nothing | Status(_)) {

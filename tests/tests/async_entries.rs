@@ -132,21 +132,22 @@ async fn bad_rids_are_bad_resource_errors_naming_the_parameter() {
     );
 }
 
+/// A note made through the op, and the test's own handle on it.
+fn new_note(rt: &Runtime) -> (u32, Arc<opkit_tests::Note>) {
+    let rid = rt
+        .call_sync("op_note_new_sync", br#"["x"]"#, &mut [])
+        .unwrap();
+    let rid: u32 = serde_json::from_slice(&rid).unwrap();
+    let note = rt.state().borrow().resource_table.get(rid).unwrap();
+    (rid, note)
+}
+
 /// Closing a rid wakes the op pending on it with `Interrupted`, and the future (with
 /// its hold on the resource) is dropped.
 #[tokio::test(flavor = "current_thread")]
 async fn closing_a_rid_interrupts_its_pending_ops() {
     let mut rt = runtime();
-    let rid = rt
-        .call_sync("op_note_new_sync", br#"["x"]"#, &mut [])
-        .unwrap();
-    let rid: u32 = serde_json::from_slice(&rid).unwrap();
-    let note = rt
-        .state()
-        .borrow()
-        .resource_table
-        .get::<opkit_tests::Note>(rid)
-        .unwrap();
+    let (rid, note) = new_note(&rt);
     let args = format!("[{rid}]");
     rt.submit(1, "op_note_wait_async", args.as_bytes(), Vec::new());
     rt.submit(2, "op_note_wait_async", args.as_bytes(), Vec::new());
@@ -351,16 +352,7 @@ async fn runtimes_sharing_a_table_keep_their_own_resources() {
 #[tokio::test(flavor = "current_thread")]
 async fn dropping_a_runtime_releases_everything() {
     let mut rt = runtime();
-    let rid = rt
-        .call_sync("op_note_new_sync", br#"["x"]"#, &mut [])
-        .unwrap();
-    let rid: u32 = serde_json::from_slice(&rid).unwrap();
-    let note = rt
-        .state()
-        .borrow()
-        .resource_table
-        .get::<opkit_tests::Note>(rid)
-        .unwrap();
+    let (rid, note) = new_note(&rt);
     rt.submit(
         1,
         "op_note_wait_async",

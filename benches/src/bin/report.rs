@@ -1,0 +1,119 @@
+//! Reads criterion's estimates (and the compile-cost result) and writes the table of
+//! medians, ratios and targets into BENCHMARKS.md, between its markers.
+//!
+//! `cargo run --release -p opkit-benches --bin report` after `cargo bench`.
+
+use std::path::{Path, PathBuf};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The median of one benchmark, in nanoseconds.
+fn median(group: &str, bench: &str) -> Option<f64> {
+    let path = workspace()
+        .join("target/criterion")
+        .join(group)
+        .join(bench)
+        .join("new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json["median"]["point_estimate"].as_f64()
+}
+
+fn time(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.1} ns")
+    }
+}
+
+/// How a ratio is judged.
+#[derive(Clone, Copy)]
+enum Target {
+    AtMost(f64),
+    AtLeast(f64),
+    Report,
+}
+
+struct Row {
+    what: &'static str,
+    group: &'static str,
+    subject: &'static str,
+    floor: &'static str,
+    /// Throughput rows compare floor time / subject time.
+    throughput: bool,
+    target: Target,
+}
+
+const ROWS: &[Row] = &[
+    Row { what: "sync dispatch by id, `op_add` JSON→JSON", group: "sync_dispatch", subject: "opkit_by_id", floor: "floor_hand_serde", throughput: false, target: Target::AtMost(1.10) },
+    Row { what: "by name vs by id", group: "sync_dispatch", subject: "opkit_by_name", floor: "opkit_by_id", throughput: false, target: Target::AtMost(1.10) },
+    Row { what: "opkit vs the seed's `serde_json::Value` path", group: "sync_dispatch", subject: "opkit_by_id", floor: "seed_value_baseline", throughput: false, target: Target::AtMost(0.50) },
+    Row { what: "async hop: no-op async entry vs bare `spawn_blocking`", group: "async_hop", subject: "opkit_async_entry", floor: "floor_spawn_blocking", throughput: false, target: Target::AtMost(1.20) },
+    Row { what: "event loop, 10,000 in flight vs `JoinSet` (time per batch)", group: "event_loop_10k", subject: "opkit_submit_completions", floor: "floor_joinset", throughput: false, target: Target::Report },
+    Row { what: "`op_stat_async` vs `tokio::fs::metadata`", group: "fs_stat", subject: "opkit_op_stat_async", floor: "floor_tokio_fs", throughput: false, target: Target::AtMost(1.10) },
+    Row { what: "`op_stat_async` vs `std::fs::metadata`", group: "fs_stat", subject: "opkit_op_stat_async", floor: "floor_std_fs", throughput: false, target: Target::Report },
+    Row { what: "`op_read_file_async` 4 KiB vs `tokio::fs::read`", group: "fs_read_file_4k", subject: "opkit_op_read_file_async", floor: "floor_tokio_fs", throughput: false, target: Target::AtMost(1.10) },
+    Row { what: "`op_read_file_async` 4 KiB vs `std::fs::read`", group: "fs_read_file_4k", subject: "opkit_op_read_file_async", floor: "floor_std_fs", throughput: false, target: Target::Report },
+    Row { what: "`op_read_file_async` 1 MiB vs `tokio::fs::read`", group: "fs_read_file_1m", subject: "opkit_op_read_file_async", floor: "floor_tokio_fs", throughput: false, target: Target::AtMost(1.10) },
+    Row { what: "`op_read_file_async` 1 MiB vs `std::fs::read`", group: "fs_read_file_1m", subject: "opkit_op_read_file_async", floor: "floor_std_fs", throughput: false, target: Target::Report },
+    Row { what: "TCP echo 1 KiB through ops vs plain tokio (throughput)", group: "net_echo_1k", subject: "opkit_ops_echo", floor: "floor_tokio_echo", throughput: true, target: Target::AtLeast(0.80) },
+];
+
+fn main() {
+    let mut table = String::from(
+        "| comparison | opkit median | floor median | ratio | target | met |\n|---|---|---|---|---|---|\n",
+    );
+    for row in ROWS {
+        let (Some(subject), Some(floor)) = (median(row.group, row.subject), median(row.group, row.floor)) else {
+            table += &format!("| {} | missing | missing | | | |\n", row.what);
+            continue;
+        };
+        let ratio = if row.throughput { floor / subject } else { subject / floor };
+        let (target, met) = match row.target {
+            Target::AtMost(t) => (format!("≤ {t:.2}"), if ratio <= t { "yes" } else { "no" }),
+            Target::AtLeast(t) => (format!("≥ {t:.2}"), if ratio >= t { "yes" } else { "no" }),
+            Target::Report => ("report".to_owned(), "—"),
+        };
+        table += &format!(
+            "| {} | {} | {} | {ratio:.2} | {target} | {met} |\n",
+            row.what,
+            time(subject),
+            time(floor)
+        );
+    }
+    let compile = std::fs::read_to_string(workspace().join("target/criterion/compile_cost.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+    match compile {
+        Some(c) => {
+            table += &format!(
+                "| `cargo build` of 200 `#[op]` fns vs 200 plain fns | {:.2} s | {:.2} s | {:.1} | report | — |\n",
+                c["ops_secs"].as_f64().unwrap_or(f64::NAN),
+                c["plain_secs"].as_f64().unwrap_or(f64::NAN),
+                c["ratio"].as_f64().unwrap_or(f64::NAN),
+            );
+            table += &format!(
+                "| expanded lines per op (rustc's pretty-printer) | {:.0} | | | report | — |\n",
+                c["lines_per_op"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+        None => table += "| compile cost | missing | | | | |\n",
+    }
+    let path = workspace().join("BENCHMARKS.md");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    const START: &str = "<!-- table:start -->\n";
+    const END: &str = "<!-- table:end -->";
+    let fresh = match (text.find(START), text.find(END)) {
+        (Some(start), Some(end)) if start < end => {
+            format!("{}{START}{table}{}", &text[..start], &text[end..])
+        }
+        _ => format!("{text}\n{START}{table}{END}\n"),
+    };
+    std::fs::write(&path, fresh).unwrap();
+    print!("{table}");
+}
