@@ -57,10 +57,48 @@ pub fn skip(json: &[u8]) -> Result<usize, ArgError> {
 #[inline]
 pub fn decode<S: ArgSlots>(meta: &'static OpMeta, bytes: &[u8]) -> Result<S, OpError> {
     let mut slots = S::empty();
+    if positional_fast(&mut slots, bytes).is_some() {
+        return Ok(slots);
+    }
+    // Everything else, errors included, goes the general way, from empty slots.
+    let mut slots = S::empty();
     scan(meta, S::LEN, bytes, &mut |index, json| {
         slots.fill(index, json)
     })?;
     Ok(slots)
+}
+
+/// The common case inline: a well-formed array with every argument, e.g. `[1, 2]`.
+/// `None` sends the call down the general path, which also explains any error.
+#[inline]
+fn positional_fast<S: ArgSlots>(slots: &mut S, bytes: &[u8]) -> Option<()> {
+    let skip_ws = |mut pos: usize| {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = bytes.get(pos) {
+            pos += 1;
+        }
+        pos
+    };
+    let mut pos = skip_ws(0);
+    if bytes.get(pos) != Some(&b'[') {
+        return None;
+    }
+    pos = skip_ws(pos + 1);
+    if S::LEN == 0 {
+        if bytes.get(pos) != Some(&b']') {
+            return None;
+        }
+        pos += 1;
+    }
+    for index in 0..S::LEN {
+        let used = slots.fill(index, bytes.get(pos..)?).ok()?;
+        pos = skip_ws(pos + used);
+        let end = if index + 1 == S::LEN { b']' } else { b',' };
+        if bytes.get(pos) != Some(&end) {
+            return None;
+        }
+        pos = skip_ws(pos + 1);
+    }
+    (pos == bytes.len()).then_some(())
 }
 
 type Fill<'a> = dyn FnMut(usize, &[u8]) -> Result<usize, ArgError> + 'a;

@@ -3,8 +3,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
-
 use crate::{OpDecl, OpState};
 
 /// A dense entry id: the index of the entry in its [`DispatchTable`].
@@ -133,7 +131,7 @@ impl std::error::Error for RegistrationError {}
 /// one per server session.
 pub struct DispatchTable {
     entries: Vec<TableEntry>,
-    by_name: FxHashMap<&'static str, OpId>,
+    by_name: NameIndex,
     state_init: Vec<StateInit>,
 }
 
@@ -142,7 +140,7 @@ impl DispatchTable {
     pub fn new(extensions: impl IntoIterator<Item = Extension>) -> Result<Self, RegistrationError> {
         let mut table = Self {
             entries: Vec::new(),
-            by_name: FxHashMap::default(),
+            by_name: NameIndex::default(),
             state_init: Vec::new(),
         };
         let mut names = Vec::new();
@@ -161,26 +159,26 @@ impl DispatchTable {
 
     fn insert(&mut self, extension: &'static str, decl: OpDecl) -> Result<(), RegistrationError> {
         let id = OpId::try_from(self.entries.len()).unwrap_or(OpId::MAX);
-        if let Some(&existing) = self.by_name.get(decl.entry) {
+        if let Some(existing) = self.id(decl.entry) {
             return Err(RegistrationError::DuplicateEntry {
                 entry: decl.entry,
                 first: self.entries[existing as usize].extension,
                 second: extension,
             });
         }
-        self.by_name.insert(decl.entry, id);
         self.entries.push(TableEntry {
             id,
             decl,
             extension,
         });
+        self.by_name.rebuild(&self.entries);
         Ok(())
     }
 
     /// The id of an entry name, e.g. `"op_stat_async"`.
     #[inline]
     pub fn id(&self, entry: &str) -> Option<OpId> {
-        self.by_name.get(entry).copied()
+        self.by_name.find(&self.entries, entry)
     }
 
     /// The entry with this id.
@@ -217,5 +215,153 @@ impl fmt::Debug for DispatchTable {
         f.debug_list()
             .entries(self.entries.iter().map(|e| e.decl.entry))
             .finish()
+    }
+}
+
+/// Entry names to ids: open addressing on a key made of the name's length and its
+/// first and last eight bytes. For names of up to 16 bytes the key *is* the name, so a
+/// lookup is a few loads and compares with no string comparison; longer names are
+/// compared in full. Kept at most half full.
+#[derive(Default)]
+struct NameIndex {
+    slots: Vec<Slot>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    /// `id + 1` of the entry; 0 is empty.
+    id: u32,
+    key: NameKey,
+}
+
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct NameKey {
+    len: usize,
+    head: u64,
+    tail: u64,
+}
+
+impl NameKey {
+    #[inline]
+    fn of(name: &str) -> Self {
+        let bytes = name.as_bytes();
+        let len = bytes.len();
+        // Two fixed-size loads for the usual name of 8 bytes or more.
+        if let (Some(head), Some(tail)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+            return Self {
+                len,
+                head: u64::from_le_bytes(*head),
+                tail: u64::from_le_bytes(*tail),
+            };
+        }
+        let mut buf = [0_u8; 8];
+        buf[..len].copy_from_slice(bytes);
+        let word = u64::from_le_bytes(buf);
+        Self {
+            len,
+            head: word,
+            tail: word,
+        }
+    }
+
+    #[inline]
+    fn hash(&self) -> usize {
+        let mixed = (self.head ^ self.tail.rotate_left(29) ^ self.len as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (mixed >> 32) as usize
+    }
+}
+
+impl NameIndex {
+    fn rebuild(&mut self, entries: &[TableEntry]) {
+        let size = (entries.len() * 2).next_power_of_two().max(16);
+        if self.slots.len() == size {
+            // Still at most half full: add the newest entry only.
+            if let Some(last) = entries.last() {
+                self.insert(last);
+            }
+            return;
+        }
+        self.slots = vec![Slot::default(); size];
+        for entry in entries {
+            self.insert(entry);
+        }
+    }
+
+    fn insert(&mut self, entry: &TableEntry) {
+        let key = NameKey::of(entry.decl.entry);
+        let mask = self.slots.len() - 1;
+        let mut at = key.hash() & mask;
+        while self.slots[at].id != 0 {
+            at = (at + 1) & mask;
+        }
+        self.slots[at] = Slot {
+            id: entry.id + 1,
+            key,
+        };
+    }
+
+    #[inline]
+    fn find(&self, entries: &[TableEntry], name: &str) -> Option<OpId> {
+        let mask = self.slots.len().checked_sub(1)?;
+        let key = NameKey::of(name);
+        let mut at = key.hash() & mask;
+        loop {
+            let slot = self.slots.get(at)?;
+            let id = slot.id.checked_sub(1)?;
+            if slot.key == key && (key.len <= 16 || entries.get(id as usize)?.decl.entry == name) {
+                return Some(id);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_of_every_length_are_found_and_near_misses_are_not() {
+        let names: Vec<&'static str> = [
+            "a",
+            "op_a",
+            "op_add_sync",
+            "op_add_async",
+            "op_0123456789abcd",
+            "op_0123456789abce",
+            "op_read_text_file_async",
+            "op_read_text_file_sync",
+            "op_x",
+        ]
+        .to_vec();
+        let ext = Extension::new("t", Vec::new());
+        let mut table = DispatchTable::new([ext]).unwrap();
+        let base = table.len();
+        for name in &names {
+            let decl = crate::op_close::DECLS[0];
+            table
+                .insert(
+                    "t2",
+                    OpDecl {
+                        entry: name,
+                        ..decl
+                    },
+                )
+                .unwrap();
+        }
+        for (offset, name) in names.iter().enumerate() {
+            assert_eq!(table.id(name), Some((base + offset) as OpId), "{name}");
+        }
+        for miss in [
+            "",
+            "b",
+            "op_add_syn",
+            "op_add_synd",
+            "op_0123456789abcf",
+            "op_read_text_file_asynd",
+        ] {
+            assert_eq!(table.id(miss), None, "{miss}");
+        }
     }
 }

@@ -86,18 +86,54 @@ impl FsContext {
         self.check_with(&[access], path, Follow::Yes)
     }
 
-    /// Resolves `path` without following a final symlink, for ops that act on the link.
+    /// Resolves `path` without following a final symlink, for ops that act on the entry
+    /// itself (the link, not its target). Write access then needs the entry strictly
+    /// below a write root: removing, renaming or replacing a root would change its
+    /// parent directory, which is outside every root.
     pub(crate) fn check_nofollow(&self, access: Access, path: &str) -> Result<PathBuf, OpError> {
         self.check_with(&[access], path, Follow::No)
     }
 
-    /// Resolves `path` and checks every access in `accesses` on it.
+    /// Resolves `path` and checks every access in `accesses` on it; with
+    /// [`Follow::No`], write access needs the entry strictly below a write root, as
+    /// [`Self::check_nofollow`] says.
     pub(crate) fn check_with(
         &self,
         accesses: &[Access],
         path: &str,
         follow: Follow,
     ) -> Result<PathBuf, OpError> {
+        let resolved = self.resolve_path(path, follow)?;
+        for &access in accesses {
+            if !self.perms.allows(access, &resolved) {
+                return Err(denied(access, path));
+            }
+            let acts_on_entry = follow == Follow::No && access == Access::Write;
+            if acts_on_entry && !self.perms.allows_entry(access, &resolved) {
+                return Err(OpError::permission_denied(format!(
+                    "{}: write access denied: the path is a write root, which cannot itself \
+                     be removed, renamed or replaced",
+                    quoted(path)
+                )));
+            }
+        }
+        Ok(resolved)
+    }
+
+    /// For `op_mkdir`: `path` resolved without following a final symlink, at or below
+    /// a write root. Unlike [`Self::check_nofollow`], the root itself passes: `mkdir`
+    /// never replaces an entry, so at most it creates a root that is missing (as a
+    /// recursive `mkdir` does for a missing parent).
+    pub(crate) fn check_new_dir(&self, path: &str) -> Result<PathBuf, OpError> {
+        let resolved = self.resolve_path(path, Follow::No)?;
+        if !self.perms.allows(Access::Write, &resolved) {
+            return Err(denied(Access::Write, path));
+        }
+        Ok(resolved)
+    }
+
+    /// `path` as the syscall must use it; no access checked yet.
+    fn resolve_path(&self, path: &str, follow: Follow) -> Result<PathBuf, OpError> {
         if path.is_empty() {
             return Err(path_error(path, io::Error::from(io::ErrorKind::NotFound)));
         }
@@ -107,23 +143,14 @@ impl FsContext {
                 quoted(path)
             )));
         }
-        let resolved = match resolve(&self.cwd, Path::new(path), follow) {
-            Ok(resolved) => resolved,
-            Err(ResolveError::Loop) => {
-                return Err(OpError::permission_denied(format!(
-                    "{}: cannot check access: too many levels of symbolic links",
-                    quoted(path)
-                ))
-                .with_code("ELOOP"));
-            }
-            Err(ResolveError::Io(err)) => return Err(path_error(path, err)),
-        };
-        for &access in accesses {
-            if !self.perms.allows(access, &resolved) {
-                return Err(denied(access, path));
-            }
-        }
-        Ok(resolved)
+        resolve(&self.cwd, Path::new(path), follow).map_err(|err| match err {
+            ResolveError::Loop => OpError::permission_denied(format!(
+                "{}: cannot check access: too many levels of symbolic links",
+                quoted(path)
+            ))
+            .with_code("ELOOP"),
+            ResolveError::Io(err) => path_error(path, err),
+        })
     }
 }
 

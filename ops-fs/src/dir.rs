@@ -30,7 +30,7 @@ pub fn op_mkdir(
     }
     // `mkdir(2)` does not follow a final symlink (it fails with `EEXIST`), so neither
     // does the check.
-    let resolved = ctx.check_nofollow(Access::Write, path)?;
+    let resolved = ctx.check_new_dir(path)?;
     let mode = ctx.creation_mode(mode);
     let made = if recursive.unwrap_or(false) {
         let may_create = |dir: &Path| ctx.permissions().allows(Access::Write, dir);

@@ -33,8 +33,10 @@
 //! (`fs.read`) or a write root (`fs.write`), and it is the path the syscall then
 //! uses. Ops that act on a symlink itself (`op_lstat`, `op_remove`, `op_rename`,
 //! `op_symlink`, `op_read_link`, `op_link`, `op_mkdir`) resolve the parent and keep
-//! the last component. Ops on an open rid check nothing: the check happened at
-//! `op_open`.
+//! the last component; those that remove, rename or replace it need it strictly below
+//! a write root, so a root itself stays where it is. `op_rename` also needs read
+//! access to `from` when `to` is readable. Ops on an open rid check nothing: the
+//! check happened at `op_open`.
 
 mod contents;
 mod context;

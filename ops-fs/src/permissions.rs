@@ -98,6 +98,27 @@ impl FsPermissions {
         };
         roots.iter().any(|root| resolved.starts_with(root))
     }
+
+    /// Whether `resolved` lies strictly below a root for `access`: what an op that
+    /// removes, renames or replaces the entry itself needs, since doing that to a root
+    /// would change its parent directory, which is outside the root.
+    pub(crate) fn allows_entry(&self, access: Access, resolved: &Path) -> bool {
+        let roots = match access {
+            Access::Read => &self.read,
+            Access::Write => &self.write,
+        };
+        roots
+            .iter()
+            .any(|root| resolved != root.as_path() && resolved.starts_with(root))
+    }
+
+    /// Whether anything at or below `resolved` can be read: it lies below a read root,
+    /// or a read root lies below it.
+    pub(crate) fn reads_within(&self, resolved: &Path) -> bool {
+        self.read
+            .iter()
+            .any(|root| resolved.starts_with(root) || root.starts_with(resolved))
+    }
 }
 
 fn add_root(roots: &[PathBuf], root: &Path) -> Arc<[PathBuf]> {

@@ -279,6 +279,31 @@ async fn chmod_chown_utime_and_truncate_change_metadata() {
     }
 }
 
+/// `op_copy_file` gives the copy exactly the source's permission bits, as Deno's and
+/// Node's `copyFile` do: unlike what the other ops create, the runtime's umask does
+/// not apply, whether the copy is new or replaces a file.
+#[tokio::test(flavor = "current_thread")]
+async fn copy_file_keeps_the_source_mode_whatever_the_umask() {
+    for entry in BOTH {
+        let fx = Fixture::new(entry);
+        fx.sync("op_umask", json!([0o077])).unwrap();
+        std::fs::write(fx.path("src"), "x").unwrap();
+        std::fs::set_permissions(fx.path("src"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(fx.path("old"), "").unwrap();
+        std::fs::set_permissions(fx.path("old"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        fx.ok("op_copy_file", json!(["src", "new"])).await;
+        fx.ok("op_copy_file", json!(["src", "old"])).await;
+        assert_eq!(mode_of(&fx.path("new")), 0o755);
+        assert_eq!(mode_of(&fx.path("old")), 0o755);
+        fx.ok(
+            "op_write_text_file",
+            json!(["made", "x", null, null, null, 0o755]),
+        )
+        .await;
+        assert_eq!(mode_of(&fx.path("made")), 0o700, "a created file gets it");
+    }
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn copy_rename_and_remove() {
     for entry in BOTH {

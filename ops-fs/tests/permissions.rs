@@ -85,6 +85,7 @@ fn assert_outside_untouched(fx: &Fixture) {
 fn escapes(fx: &Fixture) -> Vec<(&'static str, Value, String)> {
     let secret = t(fx, "outside/secret.txt");
     let ro_file = t(fx, "ro/file");
+    let root = t(fx, "root");
     vec![
         // `..` chains.
         (
@@ -227,10 +228,43 @@ fn escapes(fx: &Fixture) -> Vec<(&'static str, Value, String)> {
             json!(["f", "../ro/copy"]),
             "../ro/copy".into(),
         ),
-        // Reads through the write-only root.
+        // Reads through the write-only root, and renames that would bring what it
+        // holds into view.
         ("op_read_dir", json!(["../wo"]), "../wo".into()),
         ("op_stat", json!(["../wo"]), "../wo".into()),
+        (
+            "op_rename",
+            json!(["../wo/upload", "taken"]),
+            "../wo/upload".into(),
+        ),
+        (
+            "op_rename",
+            json!(["../wo/dir", "a/dir"]),
+            "../wo/dir".into(),
+        ),
+        // A root itself: its entry is in its parent, outside every root, so it is
+        // neither removed, renamed nor replaced.
+        ("op_remove", json!([".", true]), ".".into()),
+        ("op_remove", json!(["a/..", true]), "a/..".into()),
+        ("op_remove", json!(["../wo", true]), "../wo".into()),
+        ("op_rename", json!([".", "../wo/root"]), ".".into()),
+        ("op_rename", json!(["a/b", "../wo"]), "../wo".into()),
+        ("op_symlink", json!(["/etc", root]), root.clone()),
+        ("op_link", json!(["f", "."]), ".".into()),
     ]
+}
+
+/// What the escapes must leave in place: both roots, and the root's contents.
+fn assert_roots_in_place(fx: &Fixture) {
+    for root in ["root", "wo"] {
+        let meta = std::fs::symlink_metadata(fx.path(root)).unwrap();
+        assert!(meta.is_dir(), "{root} is still a directory");
+    }
+    assert_eq!(
+        std::fs::read_to_string(fx.path("root/f")).unwrap(),
+        "inside"
+    );
+    assert!(fx.path("root/a/b").is_dir());
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -252,6 +286,104 @@ async fn escape_attempts_are_refused_through_both_entries() {
             err.to_string(),
             "PermissionDenied: op_read_file: '../outside/secret.txt': read access denied: the path is outside the read roots"
         );
+        assert_outside_untouched(&fx);
+        assert_roots_in_place(&fx);
+    }
+}
+
+/// A write root gives no read access, and a rename must not give it either: moving a
+/// file or a directory out of a write-only root to where it can be read needs read
+/// access to it. Renames inside the write-only root (write, then rename into place)
+/// and into it still work.
+#[tokio::test(flavor = "current_thread")]
+async fn a_rename_does_not_bring_write_only_entries_into_view() {
+    for entry in BOTH {
+        let fx = sandbox(entry);
+        fx.ok("op_write_text_file", json!(["../wo/upload", "private"]))
+            .await;
+        fx.ok("op_mkdir", json!(["../wo/dir"])).await;
+        fx.ok("op_write_text_file", json!(["../wo/dir/f", "private"]))
+            .await;
+        let err = fx.err("op_rename", json!(["../wo/upload", "taken"])).await;
+        assert_eq!(
+            err.to_string(),
+            "PermissionDenied: op_rename: '../wo/upload': read access denied: the destination 'taken' can be read, so the source must be readable too"
+        );
+        for (from, to) in [("../wo/dir", "a/dir"), ("../wo/dir/f", "a/f")] {
+            let err = fx.err("op_rename", json!([from, to])).await;
+            assert_denied(&err, "op_rename", from);
+            let err = fx.err("op_read_file", json!([to])).await;
+            assert_eq!(err.class(), ErrorClass::NotFound, "{to}: {err}");
+        }
+        assert_eq!(
+            std::fs::read_to_string(fx.path("wo/dir/f")).unwrap(),
+            "private"
+        );
+
+        fx.ok("op_rename", json!(["../wo/upload", "../wo/final"]))
+            .await;
+        fx.ok("op_rename", json!(["f", "../wo/f"])).await;
+        assert_eq!(
+            std::fs::read_to_string(fx.path("wo/final")).unwrap(),
+            "private"
+        );
+        assert_eq!(std::fs::read_to_string(fx.path("wo/f")).unwrap(), "inside");
+        assert_outside_untouched(&fx);
+    }
+}
+
+/// A read root below the destination counts too: renaming a directory onto the
+/// parent of a read root would make part of it readable there.
+#[tokio::test(flavor = "current_thread")]
+async fn a_rename_onto_the_parent_of_a_read_root_needs_read_access() {
+    for entry in BOTH {
+        let fx = Fixture::with_perms(entry, |t| {
+            std::fs::create_dir_all(t.join("w/secret/inner")).unwrap();
+            std::fs::write(t.join("w/secret/inner/f"), "private").unwrap();
+            FsPermissions::default()
+                .allow_write(t.join("w"))
+                .allow_read(t.join("w/pub/inner"))
+        });
+        let err = fx.err("op_rename", json!(["w/secret", "w/pub"])).await;
+        assert_denied(&err, "op_rename", "w/secret");
+        let err = fx.err("op_read_text_file", json!(["w/pub/inner/f"])).await;
+        assert_eq!(err.class(), ErrorClass::NotFound, "{err}");
+        assert!(fx.path("w/secret/inner/f").is_file());
+        fx.ok("op_rename", json!(["w/secret", "w/elsewhere"])).await;
+        assert!(fx.path("w/elsewhere/inner/f").is_file());
+    }
+}
+
+/// A root's own entry is in its parent directory, outside every root: the root cannot
+/// be removed and then replaced by a symlink, nor renamed or replaced otherwise. What
+/// it holds can, and `op_mkdir` of an existing root is still no error.
+#[tokio::test(flavor = "current_thread")]
+async fn a_root_itself_cannot_be_removed_renamed_or_replaced() {
+    for entry in BOTH {
+        let fx = sandbox(entry);
+        let root = t(&fx, "root");
+        let err = fx.err("op_remove", json!([".", true])).await;
+        assert_eq!(
+            err.to_string(),
+            "PermissionDenied: op_remove: '.': write access denied: the path is a write root, which cannot itself be removed, renamed or replaced"
+        );
+        let err = fx.err("op_symlink", json!(["/etc", root])).await;
+        assert_denied(&err, "op_symlink", &root);
+        let err = fx.err("op_rename", json!(["a", root])).await;
+        assert_denied(&err, "op_rename", &root);
+        assert_roots_in_place(&fx);
+        assert_eq!(
+            fx.ok("op_read_text_file", json!([format!("{root}/f")]))
+                .await,
+            json!("inside")
+        );
+
+        fx.ok("op_mkdir", json!([".", true])).await;
+        fx.ok("op_mkdir", json!(["../wo", true])).await;
+        fx.ok("op_remove", json!(["a", true])).await;
+        fx.ok("op_rename", json!(["f", "g"])).await;
+        assert!(!fx.path("root/a").exists());
+        assert!(fx.path("root/g").is_file());
         assert_outside_untouched(&fx);
     }
 }

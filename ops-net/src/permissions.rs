@@ -201,6 +201,10 @@ struct Grants {
 /// resolve the name a second time. A name that no grant could cover is denied without
 /// a DNS query. `net.resolve` needs a grant of the name (any port).
 ///
+/// An unspecified address (`0.0.0.0`, `::`) is for listening only: connect and send
+/// refuse it, written or resolved, whatever the grants, since Linux delivers it to
+/// loopback.
+///
 /// Cloning is cheap (the grants are shared).
 ///
 /// ```
@@ -266,6 +270,9 @@ impl NetPermissions {
         access: NetAccess,
         target: &Target,
     ) -> Result<Verdict, OpError> {
+        if let Host::Ip(ip) = target.host {
+            refuse_unspecified(access, target, ip)?;
+        }
         let grants = &*self.grants;
         if grants.all
             || grants
@@ -289,14 +296,22 @@ impl NetPermissions {
         }
     }
 
-    /// The second check, after a name was resolved without being granted itself.
+    /// The second check, on the addresses a name resolved to: none may be an
+    /// unspecified one, and when the name itself was not granted
+    /// ([`Verdict::EachAddress`]) each needs a grant of its IP.
     pub(crate) fn check_resolved(
         &self,
         access: NetAccess,
         target: &Target,
+        verdict: Verdict,
         addrs: &[SocketAddr],
     ) -> Result<(), OpError> {
         for addr in addrs {
+            let resolved = format_args!("{target} (resolved to {})", addr.ip());
+            refuse_unspecified(access, resolved, addr.ip())?;
+            if verdict == Verdict::Granted {
+                continue;
+            }
             let host = Host::Ip(addr.ip().to_canonical());
             if !self
                 .grants
@@ -304,10 +319,7 @@ impl NetPermissions {
                 .iter()
                 .any(|g| g.covers(&host, addr.port()))
             {
-                return Err(denied(
-                    access,
-                    format_args!("{target} (resolved to {})", addr.ip()),
-                ));
+                return Err(denied(access, resolved));
             }
         }
         Ok(())
@@ -324,13 +336,26 @@ impl NetPermissions {
     }
 
     /// Checks a Unix socket path and returns it resolved: absolute, symlinks of its
-    /// directory (and of the socket itself, if it exists) followed.
+    /// directory (and of the socket itself, if it exists) followed. The op must use
+    /// the returned path, not the guest's.
     pub(crate) fn check_unix(&self, access: NetAccess, path: &Path) -> Result<PathBuf, OpError> {
         if self.grants.all {
             return Ok(path.to_owned());
         }
         let resolved = resolve_socket_path(path)
             .map_err(|err| OpError::from(err).context(format_args!("'{}'", path.display())))?;
+        // A final symlink to a missing file stays unresolved, so the check saw the
+        // link's own path; `connect(2)` and `sendto(2)` would follow it to wherever it
+        // leads once that exists. (`bind(2)` does not follow it: the name is taken.)
+        let dangling = resolved
+            .symlink_metadata()
+            .is_ok_and(|meta| meta.file_type().is_symlink());
+        if dangling && access != NetAccess::Listen {
+            return Err(denied(
+                access,
+                format_args!("'{}' (a symlink to a missing file)", path.display()),
+            ));
+        }
         if self
             .grants
             .unix_roots
@@ -363,6 +388,24 @@ fn resolve_socket_path(path: &Path) -> io::Result<PathBuf> {
 
 fn denied(access: NetAccess, what: impl fmt::Display) -> OpError {
     OpError::permission_denied(format!("{access} to {what} is not allowed"))
+}
+
+/// Connect and send never go to an unspecified address (`0.0.0.0`, `::`), whatever
+/// the grants: a grant of one is meant for listening on every interface, but as a
+/// destination Linux delivers it to loopback.
+fn refuse_unspecified(
+    access: NetAccess,
+    what: impl fmt::Display,
+    ip: IpAddr,
+) -> Result<(), OpError> {
+    let destination = matches!(access, NetAccess::Connect | NetAccess::Send);
+    if destination && ip.to_canonical().is_unspecified() {
+        return Err(OpError::permission_denied(format!(
+            "{access} to {what} is not allowed: the unspecified address is for listening \
+             only; as a destination it reaches loopback"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -470,6 +513,7 @@ mod tests {
                 .check_resolved(
                     NetAccess::Connect,
                     &t,
+                    Verdict::EachAddress,
                     &[sock("127.0.0.1:7"), sock("[::1]:7")]
                 )
                 .is_ok()
@@ -479,6 +523,7 @@ mod tests {
             .check_resolved(
                 NetAccess::Connect,
                 &t8,
+                Verdict::EachAddress,
                 &[sock("127.0.0.1:8"), sock("[::1]:8")],
             )
             .unwrap_err();
@@ -492,6 +537,54 @@ mod tests {
             only_v6
                 .check_target(NetAccess::Send, &target("localhost", 8))
                 .is_err()
+        );
+    }
+
+    /// `0.0.0.0` and `::` reach loopback as destinations: refused for connect and send
+    /// as written and as resolved, whatever the grants; listening on them still works.
+    #[test]
+    fn unspecified_addresses_are_no_destination() {
+        for perms in [
+            NetPermissions::new()
+                .allow("0.0.0.0")
+                .unwrap()
+                .allow("[::]")
+                .unwrap(),
+            NetPermissions::allow_all(),
+        ] {
+            for host in ["0.0.0.0", "::", "[::]", "::ffff:0.0.0.0"] {
+                for access in [NetAccess::Connect, NetAccess::Send] {
+                    let err = perms.check_target(access, &target(host, 80)).unwrap_err();
+                    assert_eq!(err.class(), ErrorClass::PermissionDenied, "{host}");
+                }
+                assert!(
+                    perms
+                        .check_target(NetAccess::Listen, &target(host, 80))
+                        .is_ok()
+                );
+            }
+            let name = target("example.org", 80);
+            for verdict in [Verdict::Granted, Verdict::EachAddress] {
+                let err = perms
+                    .check_resolved(NetAccess::Connect, &name, verdict, &[sock("0.0.0.0:80")])
+                    .unwrap_err();
+                assert_eq!(
+                    err.message(),
+                    "net.connect to example.org:80 (resolved to 0.0.0.0) is not allowed: the \
+                     unspecified address is for listening only; as a destination it reaches \
+                     loopback"
+                );
+            }
+        }
+        let err = NetPermissions::new()
+            .allow("[::]")
+            .unwrap()
+            .check_target(NetAccess::Send, &target("::", 53))
+            .unwrap_err();
+        assert!(
+            err.message()
+                .starts_with("net.send to [::]:53 is not allowed: "),
+            "{err}"
         );
     }
 

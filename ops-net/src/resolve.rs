@@ -55,9 +55,7 @@ fn checked(
     if addrs.is_empty() {
         return Err(OpError::not_found(format!("{target}: no addresses")));
     }
-    if verdict == Verdict::EachAddress {
-        perms.check_resolved(access, target, &addrs)?;
-    }
+    perms.check_resolved(access, target, verdict, &addrs)?;
     Ok(addrs)
 }
 

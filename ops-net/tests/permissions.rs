@@ -180,6 +180,120 @@ async fn unix_paths_and_dns_names_need_their_own_grants() {
     denied(err, "op_net_resolve", "net.resolve to localhost");
 }
 
+/// The denial of an unspecified destination address.
+fn unspecified(err: OpError, op: &str, what: &str) {
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "PermissionDenied: {op}: {what} is not allowed: the unspecified address is for \
+             listening only; as a destination it reaches loopback"
+        )
+    );
+}
+
+/// A grant of `0.0.0.0` or `[::]` is for listening on every interface. As a
+/// destination Linux delivers either to loopback, so connect and send refuse them
+/// whatever the grants, `allow_all` included.
+#[tokio::test(flavor = "current_thread")]
+async fn unspecified_addresses_are_for_listening_only() {
+    let guest = runtime(perms(&["0.0.0.0", "[::]"]));
+    let listener = call(&guest, "op_net_listen_tcp", json!(["0.0.0.0", 0])).unwrap();
+    assert_eq!(listener["local_addr"]["hostname"], "0.0.0.0");
+    let v4_port = port(&listener);
+    let err = connect(&guest, "0.0.0.0", v4_port).await.unwrap_err();
+    unspecified(
+        err,
+        "op_net_connect_tcp",
+        &format!("net.connect to 0.0.0.0:{v4_port}"),
+    );
+    let trusted = runtime(NetPermissions::allow_all());
+    let err = connect(&trusted, "0.0.0.0", v4_port).await.unwrap_err();
+    unspecified(
+        err,
+        "op_net_connect_tcp",
+        &format!("net.connect to 0.0.0.0:{v4_port}"),
+    );
+
+    let v6 = call(&guest, "op_net_listen_tcp", json!(["::", 0])).unwrap();
+    let v6_port = port(&v6);
+    for host in ["::", "[::]"] {
+        let err = connect(&guest, host, v6_port).await.unwrap_err();
+        unspecified(
+            err,
+            "op_net_connect_tcp",
+            &format!("net.connect to [::]:{v6_port}"),
+        );
+    }
+
+    let inbox = call(&guest, "op_net_bind_udp", json!(["0.0.0.0", 0])).unwrap();
+    let inbox_port = port(&inbox);
+    let (sent, _) = call_async(
+        &guest,
+        "op_net_send_udp",
+        json!([rid(&inbox), "0.0.0.0", inbox_port]),
+        vec![b"x".to_vec()],
+    )
+    .await;
+    unspecified(
+        sent.unwrap_err(),
+        "op_net_send_udp",
+        &format!("net.send to 0.0.0.0:{inbox_port}"),
+    );
+}
+
+/// A Unix socket path whose last component is a symlink to a missing file is refused
+/// for connect and send: the check could only see the link, and the kernel follows it
+/// to wherever it leads by the time of the syscall. A symlink to a socket inside the
+/// granted directory is followed at the check and works.
+#[tokio::test(flavor = "current_thread")]
+async fn a_unix_socket_symlink_to_nothing_is_refused() {
+    let allowed = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let link = allowed.path().join("link.sock");
+    std::os::unix::fs::symlink(outside.path().join("later.sock"), &link).unwrap();
+    let guest = runtime(NetPermissions::new().allow_unix(allowed.path()).unwrap());
+    let what = format!("'{}' (a symlink to a missing file)", link.display());
+
+    let (out, _) = call_async(&guest, "op_net_connect_unix", json!([link]), Vec::new()).await;
+    denied(
+        out.unwrap_err(),
+        "op_net_connect_unix",
+        &format!("net.connect to {what}"),
+    );
+    let me = call(
+        &guest,
+        "op_net_bind_unixgram",
+        json!([allowed.path().join("me.sock")]),
+    )
+    .unwrap();
+    let (out, _) = call_async(
+        &guest,
+        "op_net_send_unixgram",
+        json!([rid(&me), link]),
+        vec![b"x".to_vec()],
+    )
+    .await;
+    denied(
+        out.unwrap_err(),
+        "op_net_send_unixgram",
+        &format!("net.send to {what}"),
+    );
+
+    let real = allowed.path().join("real.sock");
+    let alias = allowed.path().join("alias.sock");
+    let listener = call(&guest, "op_net_listen_unix", json!([real])).unwrap();
+    std::os::unix::fs::symlink(&real, &alias).unwrap();
+    let (accepted, connected) = deadline("connect through a symlink", async {
+        tokio::join!(
+            ok_async(&guest, "op_net_accept_unix", json!([rid(&listener)])),
+            ok_async(&guest, "op_net_connect_unix", json!([alias])),
+        )
+    })
+    .await;
+    assert_eq!(connected["remote_addr"]["path"], alias.to_str().unwrap());
+    assert_eq!(accepted["local_addr"]["path"], real.to_str().unwrap());
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn nothing_is_allowed_by_default() {
     let guest = runtime(NetPermissions::new());

@@ -50,18 +50,102 @@ struct Row {
 }
 
 const ROWS: &[Row] = &[
-    Row { what: "sync dispatch by id, `op_add` JSON→JSON", group: "sync_dispatch", subject: "opkit_by_id", floor: "floor_hand_serde", throughput: false, target: Target::AtMost(1.10) },
-    Row { what: "by name vs by id", group: "sync_dispatch", subject: "opkit_by_name", floor: "opkit_by_id", throughput: false, target: Target::AtMost(1.10) },
-    Row { what: "opkit vs the seed's `serde_json::Value` path", group: "sync_dispatch", subject: "opkit_by_id", floor: "seed_value_baseline", throughput: false, target: Target::AtMost(0.50) },
-    Row { what: "async hop: no-op async entry vs bare `spawn_blocking`", group: "async_hop", subject: "opkit_async_entry", floor: "floor_spawn_blocking", throughput: false, target: Target::AtMost(1.20) },
-    Row { what: "event loop, 10,000 in flight vs `JoinSet` (time per batch)", group: "event_loop_10k", subject: "opkit_submit_completions", floor: "floor_joinset", throughput: false, target: Target::Report },
-    Row { what: "`op_stat_async` vs `tokio::fs::metadata`", group: "fs_stat", subject: "opkit_op_stat_async", floor: "floor_tokio_fs", throughput: false, target: Target::AtMost(1.10) },
-    Row { what: "`op_stat_async` vs `std::fs::metadata`", group: "fs_stat", subject: "opkit_op_stat_async", floor: "floor_std_fs", throughput: false, target: Target::Report },
-    Row { what: "`op_read_file_async` 4 KiB vs `tokio::fs::read`", group: "fs_read_file_4k", subject: "opkit_op_read_file_async", floor: "floor_tokio_fs", throughput: false, target: Target::AtMost(1.10) },
-    Row { what: "`op_read_file_async` 4 KiB vs `std::fs::read`", group: "fs_read_file_4k", subject: "opkit_op_read_file_async", floor: "floor_std_fs", throughput: false, target: Target::Report },
-    Row { what: "`op_read_file_async` 1 MiB vs `tokio::fs::read`", group: "fs_read_file_1m", subject: "opkit_op_read_file_async", floor: "floor_tokio_fs", throughput: false, target: Target::AtMost(1.10) },
-    Row { what: "`op_read_file_async` 1 MiB vs `std::fs::read`", group: "fs_read_file_1m", subject: "opkit_op_read_file_async", floor: "floor_std_fs", throughput: false, target: Target::Report },
-    Row { what: "TCP echo 1 KiB through ops vs plain tokio (throughput)", group: "net_echo_1k", subject: "opkit_ops_echo", floor: "floor_tokio_echo", throughput: true, target: Target::AtLeast(0.80) },
+    Row {
+        what: "sync dispatch by id, `op_add` JSON→JSON",
+        group: "sync_dispatch",
+        subject: "opkit_by_id",
+        floor: "floor_hand_serde",
+        throughput: false,
+        target: Target::AtMost(1.10),
+    },
+    Row {
+        what: "by name vs by id",
+        group: "sync_dispatch",
+        subject: "opkit_by_name",
+        floor: "opkit_by_id",
+        throughput: false,
+        target: Target::AtMost(1.10),
+    },
+    Row {
+        what: "opkit vs the seed's `serde_json::Value` path",
+        group: "sync_dispatch",
+        subject: "opkit_by_id",
+        floor: "seed_value_baseline",
+        throughput: false,
+        target: Target::AtMost(0.50),
+    },
+    Row {
+        what: "async hop: no-op async entry vs bare `spawn_blocking`",
+        group: "async_hop",
+        subject: "opkit_async_entry",
+        floor: "floor_spawn_blocking",
+        throughput: false,
+        target: Target::AtMost(1.20),
+    },
+    Row {
+        what: "event loop, 10,000 in flight vs `JoinSet` (time per batch)",
+        group: "event_loop_10k",
+        subject: "opkit_submit_completions",
+        floor: "floor_joinset",
+        throughput: false,
+        target: Target::Report,
+    },
+    Row {
+        what: "`op_stat_async` vs `tokio::fs::metadata`",
+        group: "fs_stat",
+        subject: "opkit_op_stat_async",
+        floor: "floor_tokio_fs",
+        throughput: false,
+        target: Target::AtMost(1.10),
+    },
+    Row {
+        what: "`op_stat_async` vs `std::fs::metadata`",
+        group: "fs_stat",
+        subject: "opkit_op_stat_async",
+        floor: "floor_std_fs",
+        throughput: false,
+        target: Target::Report,
+    },
+    Row {
+        what: "`op_read_file_async` 4 KiB vs `tokio::fs::read`",
+        group: "fs_read_file_4k",
+        subject: "opkit_op_read_file_async",
+        floor: "floor_tokio_fs",
+        throughput: false,
+        target: Target::AtMost(1.10),
+    },
+    Row {
+        what: "`op_read_file_async` 4 KiB vs `std::fs::read`",
+        group: "fs_read_file_4k",
+        subject: "opkit_op_read_file_async",
+        floor: "floor_std_fs",
+        throughput: false,
+        target: Target::Report,
+    },
+    Row {
+        what: "`op_read_file_async` 1 MiB vs `tokio::fs::read`",
+        group: "fs_read_file_1m",
+        subject: "opkit_op_read_file_async",
+        floor: "floor_tokio_fs",
+        throughput: false,
+        target: Target::AtMost(1.10),
+    },
+    Row {
+        what: "`op_read_file_async` 1 MiB vs `std::fs::read`",
+        group: "fs_read_file_1m",
+        subject: "opkit_op_read_file_async",
+        floor: "floor_std_fs",
+        throughput: false,
+        target: Target::Report,
+    },
+    Row {
+        what: "TCP echo 1 KiB through ops vs plain tokio (throughput)",
+        group: "net_echo_1k",
+        subject: "opkit_ops_echo",
+        floor: "floor_tokio_echo",
+        throughput: true,
+        target: Target::AtLeast(0.80),
+    },
 ];
 
 fn main() {
@@ -69,11 +153,17 @@ fn main() {
         "| comparison | opkit median | floor median | ratio | target | met |\n|---|---|---|---|---|---|\n",
     );
     for row in ROWS {
-        let (Some(subject), Some(floor)) = (median(row.group, row.subject), median(row.group, row.floor)) else {
+        let (Some(subject), Some(floor)) =
+            (median(row.group, row.subject), median(row.group, row.floor))
+        else {
             table += &format!("| {} | missing | missing | | | |\n", row.what);
             continue;
         };
-        let ratio = if row.throughput { floor / subject } else { subject / floor };
+        let ratio = if row.throughput {
+            floor / subject
+        } else {
+            subject / floor
+        };
         let (target, met) = match row.target {
             Target::AtMost(t) => (format!("≤ {t:.2}"), if ratio <= t { "yes" } else { "no" }),
             Target::AtLeast(t) => (format!("≥ {t:.2}"), if ratio >= t { "yes" } else { "no" }),
