@@ -56,6 +56,9 @@ fn cargo(dir: &Path, target: &Path, args: &[&str]) -> std::process::Output {
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", target)
         .env("CARGO_INCREMENTAL", "0")
+        // Measurement only: lets the stable compiler print its expansion
+        // (`-Zunpretty=expanded`); it changes nothing else.
+        .env("RUSTC_BOOTSTRAP", "1")
         .output()
         .unwrap();
     assert!(
@@ -84,26 +87,15 @@ fn build_time(dir: &Path, target: &Path) -> Duration {
 
 /// Lines of the crate after macro expansion, as rustc pretty-prints it.
 fn expanded_lines(dir: &Path, target: &Path) -> usize {
-    let out = Command::new(env!("CARGO"))
-        .args([
-            "rustc",
-            "--offline",
-            "-q",
-            "--lib",
-            "--",
-            "-Zunpretty=expanded",
-        ])
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target)
-        // Measurement only: lets the stable compiler print its expansion.
-        .env("RUSTC_BOOTSTRAP", "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let args = [
+        "rustc",
+        "--offline",
+        "-q",
+        "--lib",
+        "--",
+        "-Zunpretty=expanded",
+    ];
+    let out = cargo(dir, target, &args);
     out.stdout.iter().filter(|&&b| b == b'\n').count()
 }
 
