@@ -108,15 +108,16 @@ impl Runtime {
         self.table.id(entry)
     }
 
+    #[inline]
     fn entry(&self, op: OpRef<'_>) -> Result<&TableEntry, OpError> {
         let found = match op {
             OpRef::Id(id) => self.table.get(id),
             OpRef::Name(name) => self.table.id(name).and_then(|id| self.table.get(id)),
         };
-        found.ok_or_else(|| match op {
-            OpRef::Id(id) => OpError::not_found(format!("no op with id {id}")),
-            OpRef::Name(name) => OpError::not_found(format!("unknown op '{name}'")),
-        })
+        match found {
+            Some(entry) => Ok(entry),
+            None => Err(unknown_op(op)),
+        }
     }
 
     /// Calls a sync entry and returns its JSON result.
@@ -244,6 +245,15 @@ impl Drop for Runtime {
         if let Ok(mut state) = self.state.try_borrow_mut() {
             state.resource_table.close_all();
         }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn unknown_op(op: OpRef<'_>) -> OpError {
+    match op {
+        OpRef::Id(id) => OpError::not_found(format!("no op with id {id}")),
+        OpRef::Name(name) => OpError::not_found(format!("unknown op '{name}'")),
     }
 }
 
