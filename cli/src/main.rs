@@ -244,16 +244,15 @@ fn call(
             .map_err(|err| format!("--buffer {index}: not base64: {err}"))?;
         bufs.push(buf);
     }
-    let mode = rt.table().get(id).map(|e| e.decl.mode);
-    let mode_returns_bytes = rt
-        .table()
-        .get(id)
-        .is_some_and(|e| e.decl.meta.returns_bytes);
+    let Some(entry) = rt.table().get(id).copied() else {
+        return Err(format!("op '{op}' has no entry"));
+    };
+    let mode_returns_bytes = entry.decl.meta.returns_bytes;
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|err| err.to_string())?;
-    let result = if mode == Some(OpMode::Sync) {
+    let result = if entry.decl.mode == OpMode::Sync {
         // Inside the runtime: some sync entries (binding a socket) need one.
         let _entered = tokio.enter();
         rt.call_sync(id, args.as_bytes(), &mut bufs)

@@ -45,7 +45,24 @@ pub struct Completion {
     pub bufs: Vec<Vec<u8>>,
 }
 
-type PendingFuture = Pin<Box<dyn Future<Output = Completion>>>;
+/// A call in flight: its future, tagged with the host's promise id. No second box.
+struct Pending {
+    promise_id: u64,
+    future: crate::OpFuture,
+}
+
+impl Future for Pending {
+    type Output = Completion;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Completion> {
+        let OpOutput { result, bufs } = std::task::ready!(self.future.as_mut().poll(cx));
+        Poll::Ready(Completion {
+            promise_id: self.promise_id,
+            result,
+            bufs,
+        })
+    }
+}
 
 /// One guest's view of the ops: its own `OpState` and resources, a shared dispatch
 /// table, and the async calls in flight.
@@ -73,7 +90,7 @@ type PendingFuture = Pin<Box<dyn Future<Output = Completion>>>;
 pub struct Runtime {
     table: Arc<DispatchTable>,
     state: Rc<RefCell<OpState>>,
-    pending: FuturesUnordered<PendingFuture>,
+    pending: FuturesUnordered<Pending>,
 }
 
 impl Runtime {
@@ -192,14 +209,7 @@ impl Runtime {
         bufs: Vec<Vec<u8>>,
     ) {
         let future = self.call_async(op, args, bufs);
-        self.pending.push(Box::pin(async move {
-            let OpOutput { result, bufs } = future.await;
-            Completion {
-                promise_id,
-                result,
-                bufs,
-            }
-        }));
+        self.pending.push(Pending { promise_id, future });
     }
 
     /// How many submitted calls have not completed.
