@@ -8,6 +8,29 @@ pub fn op_add(a: i64, b: i64) -> i64 {
     a + b
 }
 
+/// A point: a struct argument, which no hand-written reader takes.
+#[derive(Clone, Copy, serde::Deserialize, serde::Serialize)]
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+}
+
+/// Scales a point: the dispatch benchmark of arguments that go through serde.
+#[op]
+pub fn op_scale(point: Point, k: f64) -> Point {
+    Point {
+        x: point.x * k,
+        y: point.y * k,
+    }
+}
+
+/// The floor of `op_scale`: hand-written serde, no dispatch.
+#[inline]
+pub fn scale_by_hand(args: &[u8], out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+    let (point, k): (Point, f64) = serde_json::from_slice(args)?;
+    serde_json::to_writer(out, &op_scale(point, k))
+}
+
 /// Does nothing: the op of the async-hop benchmarks.
 #[op]
 pub fn op_nothing() {}
@@ -31,7 +54,11 @@ pub fn add_by_hand(args: &[u8], out: &mut Vec<u8>) -> Result<(), serde_json::Err
 pub fn runtime(extra: Vec<Extension>) -> Runtime {
     let ext = Extension::new(
         "bench",
-        op_add::DECLS.iter().chain(op_nothing::DECLS).copied(),
+        op_add::DECLS
+            .iter()
+            .chain(op_scale::DECLS)
+            .chain(op_nothing::DECLS)
+            .copied(),
     );
     match Runtime::new(std::iter::once(ext).chain(extra)) {
         Ok(rt) => rt,

@@ -33,6 +33,7 @@ mod dispatch;
 mod error;
 mod resources;
 mod runtime;
+mod scalar;
 mod state;
 
 #[doc(hidden)]

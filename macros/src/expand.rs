@@ -26,7 +26,7 @@ use syn::{Ident, ItemFn, Type};
 use crate::attr::parse_options;
 use crate::errors::Errors;
 use crate::model::{BufferKind, Entries, OpSpec, Param, ParamKind, ResourceBy, RetKind};
-use crate::signature::parse_op;
+use crate::signature::{has_scalar_reader, parse_op};
 use crate::validate;
 
 /// The whole pipeline of `#[op]`.
@@ -206,21 +206,28 @@ fn expand_meta(spec: &OpSpec) -> TokenStream {
 
 /// `__decode`: the JSON arguments into their owned types, shared by both entries.
 /// Each slot is filled by a `deserialize::<T>` call spanned at the parameter's type, so
-/// a type that is not `Deserialize` is reported there.
+/// a type that is not `Deserialize` is reported there; integers, booleans and strings
+/// (rids among them) by `deserialize_scalar`, which reads their plain form by hand.
 fn expand_decode(spec: &OpSpec) -> TokenStream {
     let mut types = Vec::new();
     let mut fills = Vec::new();
     let mut takes = Vec::new();
     for (index, param) in arguments(spec).enumerate() {
         let slot = syn::Index::from(index);
-        let (ty, optional) = match &param.kind {
+        let (ty, optional, scalar) = match &param.kind {
             ParamKind::Serde {
                 decode, optional, ..
-            } => (decode.to_token_stream(), *optional),
-            _ => (quote!(::opkit::__private::ResourceId), false),
+            } => (
+                decode.to_token_stream(),
+                *optional,
+                has_scalar_reader(decode),
+            ),
+            _ => (quote!(::opkit::__private::ResourceId), false, true),
         };
-        let deserialize = quote_spanned! {param.ty.span()=>
-            ::opkit::__private::deserialize::<#ty>(__json)
+        let deserialize = if scalar {
+            quote_spanned!(param.ty.span()=> ::opkit::__private::deserialize_scalar::<#ty>(__json))
+        } else {
+            quote_spanned!(param.ty.span()=> ::opkit::__private::deserialize::<#ty>(__json))
         };
         fills.push(quote! {
             #index => {

@@ -113,7 +113,7 @@ impl op_join {
                             __used
                         }
                         1usize => {
-                            let (__value, __used) = ::opkit::__private::deserialize::<
+                            let (__value, __used) = ::opkit::__private::deserialize_scalar::<
                                 ::std::string::String,
                             >(__json)?;
                             self.1 = ::core::option::Option::Some(__value);
@@ -127,7 +127,7 @@ impl op_join {
                             __used
                         }
                         3usize => {
-                            let (__value, __used) = ::opkit::__private::deserialize::<
+                            let (__value, __used) = ::opkit::__private::deserialize_scalar::<
                                 Option<String>,
                             >(__json)?;
                             self.3 = ::core::option::Option::Some(__value);

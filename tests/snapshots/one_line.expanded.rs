@@ -66,14 +66,14 @@ impl op_add {
                 ::core::result::Result::Ok(
                     match __index {
                         0usize => {
-                            let (__value, __used) = ::opkit::__private::deserialize::<
+                            let (__value, __used) = ::opkit::__private::deserialize_scalar::<
                                 i64,
                             >(__json)?;
                             self.0 = ::core::option::Option::Some(__value);
                             __used
                         }
                         1usize => {
-                            let (__value, __used) = ::opkit::__private::deserialize::<
+                            let (__value, __used) = ::opkit::__private::deserialize_scalar::<
                                 i64,
                             >(__json)?;
                             self.1 = ::core::option::Option::Some(__value);

@@ -64,7 +64,7 @@ impl op_note_new {
                 ::core::result::Result::Ok(
                     match __index {
                         0usize => {
-                            let (__value, __used) = ::opkit::__private::deserialize::<
+                            let (__value, __used) = ::opkit::__private::deserialize_scalar::<
                                 String,
                             >(__json)?;
                             self.0 = ::core::option::Option::Some(__value);
@@ -183,7 +183,7 @@ impl op_note_read {
                 ::core::result::Result::Ok(
                     match __index {
                         0usize => {
-                            let (__value, __used) = ::opkit::__private::deserialize::<
+                            let (__value, __used) = ::opkit::__private::deserialize_scalar::<
                                 ::opkit::__private::ResourceId,
                             >(__json)?;
                             self.0 = ::core::option::Option::Some(__value);

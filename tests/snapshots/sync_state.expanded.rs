@@ -63,7 +63,7 @@ impl op_bump {
                 ::core::result::Result::Ok(
                     match __index {
                         0usize => {
-                            let (__value, __used) = ::opkit::__private::deserialize::<
+                            let (__value, __used) = ::opkit::__private::deserialize_scalar::<
                                 u64,
                             >(__json)?;
                             self.0 = ::core::option::Option::Some(__value);

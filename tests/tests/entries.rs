@@ -23,6 +23,17 @@ async fn both_entries_give_the_same_results() {
     let rt = runtime();
     let cases = [
         ("op_add", "[1, 2]", json!(3)),
+        // 18 digits take the hand-written integer reader, 19 take serde_json's.
+        (
+            "op_add",
+            "[-5, 123456789012345678]",
+            json!(123456789012345673_i64),
+        ),
+        (
+            "op_add",
+            "[-5,1234567890123456789]",
+            json!(1234567890123456784_i64),
+        ),
         ("op_add", r#"{"a": 40, "b": 2}"#, json!(42)),
         ("op_add", r#"{"b": 2, "a": 40}"#, json!(42)),
         ("op_div", "[9, 3]", json!(3)),
@@ -168,6 +179,18 @@ async fn argument_errors_name_the_op_and_parameter() {
             "op_add",
             "[99999999999999999999, 1]",
             "op_add: invalid argument 'a' (i64): invalid type: floating point `1e+20`, expected i64",
+        ),
+        // Out of the parameter's range, and serde_json's reading of `-0`: integers
+        // past their plain form get serde_json's own errors.
+        (
+            "op_translate",
+            r#"[{"x": 1, "y": 2}, 2147483648]"#,
+            "op_translate: invalid argument 'dx' (i32): invalid value: integer `2147483648`, expected i32",
+        ),
+        (
+            "op_add",
+            "[-0, 1]",
+            "op_add: invalid argument 'a' (i64): invalid type: floating point `-0.0`, expected i64",
         ),
         (
             "op_translate",
