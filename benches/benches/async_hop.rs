@@ -1,7 +1,10 @@
 //! The blocking hop of an async entry, against bare `spawn_blocking`; and the event
-//! loop with 10,000 calls in flight, against a `JoinSet` of 10,000 blocking no-ops.
+//! loop with 10,000 calls in flight, against a `JoinSet` of 10,000 blocking no-ops and
+//! against a `FuturesUnordered` of the same.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use opkit_benches::runtime;
 
 const IN_FLIGHT: u64 = 10_000;
@@ -37,6 +40,21 @@ fn async_hop(c: &mut Criterion) {
             }
             let mut done = 0;
             while set.join_next().await.is_some() {
+                done += 1;
+            }
+            assert_eq!(done, IN_FLIGHT);
+        })
+    });
+    // The host-thread set opkit itself uses: it holds `!Send` futures, which a
+    // `JoinSet` cannot.
+    group.bench_function("floor_futures_unordered", |b| {
+        b.to_async(&tokio).iter(|| async {
+            let mut set = FuturesUnordered::new();
+            for _ in 0..IN_FLIGHT {
+                set.push(tokio::task::spawn_blocking(|| ()));
+            }
+            let mut done = 0;
+            while set.next().await.is_some() {
                 done += 1;
             }
             assert_eq!(done, IN_FLIGHT);

@@ -37,7 +37,7 @@ pub fn deserialize_scalar<T: Scalar>(json: &[u8]) -> Result<(T, usize), ArgError
 fn ends_value(json: &[u8], at: usize) -> bool {
     matches!(
         json.get(at),
-        None | Some(b' ' | b'\n' | b'\t' | b'\r' | b',' | b']' | b'}' | b':' | b'[' | b'{')
+        None | Some(b' ' | b'\n' | b'\t' | b'\r' | b'"' | b'[' | b']' | b'{' | b'}' | b',' | b':')
     )
 }
 

@@ -99,6 +99,14 @@ const ROWS: &[Row] = &[
         target: Target::Report,
     },
     Row {
+        what: "event loop, 10,000 in flight vs a `FuturesUnordered` of `spawn_blocking` handles",
+        group: "event_loop_10k",
+        subject: "opkit_submit_completions",
+        floor: "floor_futures_unordered",
+        throughput: false,
+        target: Target::Report,
+    },
+    Row {
         what: "`op_stat_async` vs `tokio::fs::metadata`",
         group: "fs_stat",
         subject: "opkit_op_stat_async",
