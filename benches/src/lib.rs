@@ -8,6 +8,20 @@ pub fn op_add(a: i64, b: i64) -> i64 {
     a + b
 }
 
+/// `op_add`'s arguments by name, as a hand-written decoder would declare them.
+#[derive(serde::Deserialize)]
+pub struct AddArgs {
+    pub a: i64,
+    pub b: i64,
+}
+
+/// The floor of named arguments: hand-written serde of a struct, no dispatch.
+#[inline]
+pub fn add_named_by_hand(args: &[u8], out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+    let AddArgs { a, b } = serde_json::from_slice(args)?;
+    serde_json::to_writer(out, &(a + b))
+}
+
 /// A point: a struct argument, which no hand-written reader takes.
 #[derive(Clone, Copy, serde::Deserialize, serde::Serialize)]
 pub struct Point {

@@ -8,10 +8,12 @@
 //! turning an empty one into `None` for an `Option` parameter or a "missing argument"
 //! error otherwise.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 
+use crate::scalar::plain_str;
 use crate::{OpError, OpMeta, ParamMeta};
 
 /// The `Option` slots that an op's JSON arguments are decoded into: a struct that
@@ -176,7 +178,7 @@ fn named(
         cursor.pos += 1;
         return Ok(());
     }
-    let mut seen = vec![false; len];
+    let mut seen = Seen::new(len);
     loop {
         match cursor.skip_ws() {
             Some(b'"') => {}
@@ -184,8 +186,13 @@ fn named(
             Some(_) => return Err(Problem::Malformed("expected an argument name", cursor.pos)),
         }
         let start = cursor.pos;
-        let (name, used) = deserialize::<String>(cursor.rest())
-            .map_err(|err| Problem::Malformed(leak_reason(&err.0), start))?;
+        // Names are plain strings but for the odd escape: borrowed, not allocated.
+        let (name, used) = match plain_str(cursor.rest()) {
+            Some((name, used)) => (Cow::Borrowed(name), used),
+            None => deserialize::<String>(cursor.rest())
+                .map(|(name, used)| (Cow::Owned(name), used))
+                .map_err(|err| Problem::Malformed(leak_reason(&err.0), start))?,
+        };
         cursor.pos += used;
         match cursor.skip_ws() {
             Some(b':') => cursor.pos += 1,
@@ -193,11 +200,10 @@ fn named(
             Some(_) => return Err(Problem::Malformed("expected `:`", cursor.pos)),
         }
         let Some(index) = meta.arguments().position(|p| p.name == name) else {
-            return Err(Problem::Unknown(name));
+            return Err(Problem::Unknown(name.into_owned()));
         };
-        match seen.get_mut(index) {
-            Some(seen) if !*seen => *seen = true,
-            _ => return Err(Problem::Duplicate(index)),
+        if !seen.insert(index) {
+            return Err(Problem::Duplicate(index));
         }
         if cursor.skip_ws().is_none() {
             return Err(Problem::Eof(cursor.pos));
@@ -213,6 +219,37 @@ fn named(
             }
             None => return Err(Problem::Eof(cursor.pos)),
             Some(_) => return Err(Problem::Malformed("expected `,` or `}`", cursor.pos)),
+        }
+    }
+}
+
+/// The arguments named so far: a bit set, on the heap only past 64 arguments.
+struct Seen {
+    first: u64,
+    rest: Vec<bool>,
+}
+
+impl Seen {
+    fn new(len: usize) -> Self {
+        Seen {
+            first: 0,
+            rest: vec![false; len.saturating_sub(64)],
+        }
+    }
+
+    /// Marks `index` named; false if it was already.
+    fn insert(&mut self, index: usize) -> bool {
+        match index.checked_sub(64) {
+            None => {
+                let bit = 1 << index;
+                let new = self.first & bit == 0;
+                self.first |= bit;
+                new
+            }
+            Some(at) => self
+                .rest
+                .get_mut(at)
+                .is_some_and(|seen| !std::mem::replace(seen, true)),
         }
     }
 }
@@ -354,4 +391,22 @@ fn missing(meta: &'static OpMeta, index: usize) -> OpError {
         None => format!("missing argument {index}"),
     };
     OpError::type_error(text).with_op(meta.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Seen;
+
+    #[test]
+    fn seen_marks_each_argument_once_on_either_side_of_64() {
+        let mut seen = Seen::new(70);
+        for index in [0, 5, 63, 64, 69] {
+            assert!(seen.insert(index), "{index} first");
+            assert!(!seen.insert(index), "{index} again");
+        }
+        assert!(seen.insert(1) && seen.insert(65));
+        // Past the last argument there is nothing to mark.
+        assert!(!seen.insert(70));
+        assert!(!Seen::new(3).insert(64));
+    }
 }

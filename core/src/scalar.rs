@@ -110,20 +110,26 @@ impl Scalar for bool {
     }
 }
 
+/// A JSON string without escapes at the start of `json`, borrowed: its text and the
+/// bytes it took, quotes included. A string is self-delimiting, so nothing is checked
+/// after the closing quote (as in `serde_json`).
+#[inline]
+pub(crate) fn plain_str(json: &[u8]) -> Option<(&str, usize)> {
+    let body = json.strip_prefix(b"\"")?;
+    let end = body
+        .iter()
+        .position(|&b| matches!(b, b'"' | b'\\' | 0..=0x1f))?;
+    if body[end] != b'"' {
+        return None;
+    }
+    let text = std::str::from_utf8(&body[..end]).ok()?;
+    Some((text, end + 2))
+}
+
 impl Scalar for String {
-    /// A string without escapes; a string is self-delimiting, so nothing is checked
-    /// after the closing quote (as in `serde_json`).
     #[inline]
     fn read(json: &[u8]) -> Option<(Self, usize)> {
-        let body = json.strip_prefix(b"\"")?;
-        let end = body
-            .iter()
-            .position(|&b| matches!(b, b'"' | b'\\' | 0..=0x1f))?;
-        if body[end] != b'"' {
-            return None;
-        }
-        let text = std::str::from_utf8(&body[..end]).ok()?;
-        Some((text.to_owned(), end + 2))
+        plain_str(json).map(|(text, used)| (text.to_owned(), used))
     }
 }
 

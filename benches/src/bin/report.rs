@@ -59,6 +59,14 @@ const ROWS: &[Row] = &[
         target: Target::AtMost(1.10),
     },
     Row {
+        what: "sync dispatch by id, `op_add` with named arguments vs a hand-written struct",
+        group: "sync_dispatch",
+        subject: "opkit_named_by_id",
+        floor: "floor_named_hand_serde",
+        throughput: false,
+        target: Target::Report,
+    },
+    Row {
         what: "sync dispatch by id, `op_scale(point: Point, k: f64)` (serde-decoded arguments)",
         group: "sync_dispatch",
         subject: "opkit_struct_by_id",
