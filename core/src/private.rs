@@ -74,6 +74,16 @@ pub fn write_resource<T: Resource>(
     write_json(meta, out, &rid)
 }
 
+/// Runs a blocking body on its pool thread, catching a panic so that the buffers it
+/// was lent still go back to the caller.
+#[inline]
+pub fn catch_blocking<R>(body: impl FnOnce() -> R) -> Result<R, PanicPayload> {
+    catch_unwind(AssertUnwindSafe(body))
+}
+
+/// What a panic carried.
+pub type PanicPayload = Box<dyn Any + Send>;
+
 /// Runs a sync body, turning a panic into a `Panic` error.
 #[inline]
 pub fn catch_sync<R>(meta: &'static OpMeta, body: impl FnOnce() -> R) -> Result<R, OpError> {
@@ -202,11 +212,11 @@ pub fn spawn_blocking_op<R, B>(
 ) -> Result<OpFuture, OpError>
 where
     R: 'static,
-    B: FnOnce() -> (SendGuard<R>, Vec<Vec<u8>>) + Send + 'static,
+    B: FnOnce() -> (Result<SendGuard<R>, PanicPayload>, Vec<Vec<u8>>) + Send + 'static,
 {
     let body: BlockingBody = Box::new(move || {
         let (ret, bufs) = body();
-        (Box::new(ret) as Box<dyn Any + Send>, bufs)
+        (ret.map(|ret| Box::new(ret) as Box<dyn Any + Send>), bufs)
     });
     let finish: BlockingFinish =
         Box::new(
@@ -221,7 +231,8 @@ where
     spawn_blocking_boxed(meta, state, cancel, body, finish)
 }
 
-type BlockingBody = Box<dyn FnOnce() -> (Box<dyn Any + Send>, Vec<Vec<u8>>) + Send>;
+type BlockingBody =
+    Box<dyn FnOnce() -> (Result<Box<dyn Any + Send>, PanicPayload>, Vec<Vec<u8>>) + Send>;
 type BlockingFinish =
     Box<dyn FnOnce(Box<dyn Any + Send>, &RefCell<OpState>, &mut Vec<u8>) -> Result<(), OpError>>;
 
@@ -240,11 +251,15 @@ fn spawn_blocking_boxed(
     let state = state.clone();
     let future = async move {
         match task.await {
-            Ok((ret, bufs)) => {
+            Ok((Ok(ret), bufs)) => {
                 let mut out = Vec::new();
                 let result = finish(ret, &state, &mut out).map(|()| out);
                 OpOutput { result, bufs }
             }
+            Ok((Err(payload), bufs)) => OpOutput {
+                result: Err(panic_error(meta, &*payload)),
+                bufs,
+            },
             Err(err) => OpOutput {
                 result: Err(match err.try_into_panic() {
                     Ok(payload) => panic_error(meta, &*payload),

@@ -515,8 +515,11 @@ fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
                 __c.state,
                 ::std::vec![#(#cancels),*],
                 move || {
-                    let __ret = #name(#(#args),*);
-                    (#guard_ret, ::std::vec![#(#returned_bufs),*])
+                    let __ret = ::opkit::__private::catch_blocking(|| {
+                        let __ret = #name(#(#args),*);
+                        #guard_ret
+                    });
+                    (__ret, ::std::vec![#(#returned_bufs),*])
                 },
                 Self::__finish,
             )

@@ -182,13 +182,16 @@ impl op_join {
             __c.state,
             ::std::vec![],
             move || {
-                let __ret = op_join(
-                    &__p0.into_inner(),
-                    &__p1.into_inner(),
-                    &__p2.into_inner(),
-                    __p3.into_inner(),
-                );
-                (::opkit::__private::SendGuard::<String>::new(__ret), ::std::vec![])
+                let __ret = ::opkit::__private::catch_blocking(|| {
+                    let __ret = op_join(
+                        &__p0.into_inner(),
+                        &__p1.into_inner(),
+                        &__p2.into_inner(),
+                        __p3.into_inner(),
+                    );
+                    ::opkit::__private::SendGuard::<String>::new(__ret)
+                });
+                (__ret, ::std::vec![])
             },
             Self::__finish,
         )

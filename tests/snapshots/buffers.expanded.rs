@@ -93,11 +93,11 @@ impl op_copy {
             __c.state,
             ::std::vec![],
             move || {
-                let __ret = op_copy(&mut __p0, &__p1);
-                (
-                    ::opkit::__private::SendGuard::<usize>::new(__ret),
-                    ::std::vec![__p0, __p1],
-                )
+                let __ret = ::opkit::__private::catch_blocking(|| {
+                    let __ret = op_copy(&mut __p0, &__p1);
+                    ::opkit::__private::SendGuard::<usize>::new(__ret)
+                });
+                (__ret, ::std::vec![__p0, __p1])
             },
             Self::__finish,
         )

@@ -124,8 +124,11 @@ impl op_add {
             __c.state,
             ::std::vec![],
             move || {
-                let __ret = op_add(__p0.into_inner(), __p1.into_inner());
-                (::opkit::__private::SendGuard::<i64>::new(__ret), ::std::vec![])
+                let __ret = ::opkit::__private::catch_blocking(|| {
+                    let __ret = op_add(__p0.into_inner(), __p1.into_inner());
+                    ::opkit::__private::SendGuard::<i64>::new(__ret)
+                });
+                (__ret, ::std::vec![])
             },
             Self::__finish,
         )

@@ -110,11 +110,11 @@ impl op_note_new {
             __c.state,
             ::std::vec![],
             move || {
-                let __ret = op_note_new(__p0.into_inner());
-                (
-                    ::opkit::__private::SendGuard::<NewResource<Note>>::new(__ret),
-                    ::std::vec![],
-                )
+                let __ret = ::opkit::__private::catch_blocking(|| {
+                    let __ret = op_note_new(__p0.into_inner());
+                    ::opkit::__private::SendGuard::<NewResource<Note>>::new(__ret)
+                });
+                (__ret, ::std::vec![])
             },
             Self::__finish,
         )
@@ -246,11 +246,11 @@ impl op_note_read {
             __c.state,
             ::std::vec![__cancel0],
             move || {
-                let __ret = op_note_read(&*__p0);
-                (
-                    ::opkit::__private::SendGuard::<Result<String, OpError>>::new(__ret),
-                    ::std::vec![],
-                )
+                let __ret = ::opkit::__private::catch_blocking(|| {
+                    let __ret = op_note_read(&*__p0);
+                    ::opkit::__private::SendGuard::<Result<String, OpError>>::new(__ret)
+                });
+                (__ret, ::std::vec![])
             },
             Self::__finish,
         )

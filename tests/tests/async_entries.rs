@@ -264,6 +264,18 @@ async fn buffers_are_lent_and_handed_back() {
         vec![vec![1, 1]],
         "a lent buffer comes back after a panic"
     );
+    let out = rt
+        .call_async("op_fill_then_panic_async", b"[]", vec![vec![0, 0]])
+        .await;
+    assert_eq!(
+        out.result.map_err(|err| err.to_string()),
+        Err("Panic: op_fill_then_panic: the op panicked: after filling".to_owned())
+    );
+    assert_eq!(
+        out.bufs,
+        vec![vec![1, 1]],
+        "a lent buffer comes back after a panic on the blocking pool"
+    );
 
     let err = rt
         .call_sync("op_join_sync", br#"["-"]"#, &mut [b"ab".to_vec()])
