@@ -22,7 +22,7 @@ pub use crate::decl::{
     AsyncCall, Handler, OpDecl, OpFuture, OpMeta, OpMode, OpOutput, ParamKindMeta, ParamMeta,
     SyncCall,
 };
-pub use crate::scalar::{Scalar, deserialize_scalar};
+pub use crate::scalar::{Arg, ReadScalar, ReadSerde, Scalar};
 pub use crate::{ByteBuf, ErrorClass, NewResource, OpError, OpState, Resource, ResourceId};
 pub use tokio_util::sync::CancellationToken as Cancel;
 

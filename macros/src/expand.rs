@@ -26,7 +26,7 @@ use syn::{Ident, ItemFn, Type};
 use crate::attr::parse_options;
 use crate::errors::Errors;
 use crate::model::{BufferKind, Entries, OpSpec, Param, ParamKind, ResourceBy, RetKind};
-use crate::signature::{has_scalar_reader, parse_op};
+use crate::signature::parse_op;
 use crate::validate;
 
 /// The whole pipeline of `#[op]`.
@@ -205,29 +205,23 @@ fn expand_meta(spec: &OpSpec) -> TokenStream {
 }
 
 /// `__decode`: the JSON arguments into their owned types, shared by both entries.
-/// Each slot is filled by a `deserialize::<T>` call spanned at the parameter's type, so
-/// a type that is not `Deserialize` is reported there; integers, booleans and strings
-/// (rids among them) by `deserialize_scalar`, which reads their plain form by hand.
+/// Each slot is filled by a read spanned at the parameter's type, so a type that is not
+/// `Deserialize` is reported there. The read resolves to a hand-written reader for
+/// integers, booleans and strings (rids among them) and to serde for anything else.
 fn expand_decode(spec: &OpSpec) -> TokenStream {
     let mut types = Vec::new();
     let mut fills = Vec::new();
     let mut takes = Vec::new();
     for (index, param) in arguments(spec).enumerate() {
         let slot = syn::Index::from(index);
-        let (ty, optional, scalar) = match &param.kind {
+        let (ty, optional) = match &param.kind {
             ParamKind::Serde {
                 decode, optional, ..
-            } => (
-                decode.to_token_stream(),
-                *optional,
-                has_scalar_reader(decode),
-            ),
-            _ => (quote!(::opkit::__private::ResourceId), false, true),
+            } => (decode.to_token_stream(), *optional),
+            _ => (quote!(::opkit::__private::ResourceId), false),
         };
-        let deserialize = if scalar {
-            quote_spanned!(param.ty.span()=> ::opkit::__private::deserialize_scalar::<#ty>(__json))
-        } else {
-            quote_spanned!(param.ty.span()=> ::opkit::__private::deserialize::<#ty>(__json))
+        let deserialize = quote_spanned! {param.ty.span()=>
+            (&&::opkit::__private::Arg::<#ty>::NEW).read(__json)
         };
         fills.push(quote! {
             #index => {
@@ -261,6 +255,7 @@ fn expand_decode(spec: &OpSpec) -> TokenStream {
                     __index: usize,
                     __json: &[u8],
                 ) -> ::core::result::Result<usize, ::opkit::__private::ArgError> {
+                    use ::opkit::__private::{ReadScalar as _, ReadSerde as _};
                     ::core::result::Result::Ok(match __index {
                         #(#fills)*
                         _ => ::opkit::__private::skip(__json)?,

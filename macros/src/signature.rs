@@ -236,33 +236,6 @@ fn classify_plain(ty: &Type) -> syn::Result<ParamKind> {
     })
 }
 
-/// Whether `decode` has a hand-written reader for its plain JSON form in core
-/// (`opkit::__private::Scalar`): an integer, `bool` or `String` written by its own name
-/// (or the `::std::string::String` that `&str` decodes as), or an `Option` of one. A
-/// longer path is left to serde, as it may name a type of the user's.
-pub fn has_scalar_reader(decode: &Type) -> bool {
-    const SCALARS: &[&str] = &[
-        "i8", "i16", "i32", "i64", "isize", "u8", "u16", "u32", "u64", "usize", "bool", "String",
-    ];
-    let Type::Path(TypePath { qself: None, path }) = decode else {
-        return false;
-    };
-    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-    let Some(last) = path.segments.last() else {
-        return false;
-    };
-    match &last.arguments {
-        PathArguments::None => {
-            (names.len() == 1 && path.leading_colon.is_none() && SCALARS.contains(&&*names[0]))
-                || (path.leading_colon.is_some() && names == ["std", "string", "String"])
-        }
-        PathArguments::AngleBracketed(_) if names.len() == 1 && last.ident == "Option" => {
-            generic_of(decode, "Option").is_some_and(has_scalar_reader)
-        }
-        _ => false,
-    }
-}
-
 fn buffer_kind(ty: &Type) -> Option<BufferKind> {
     let is_bytes = |ty: &Type| matches!(ty, Type::Slice(s) if is_named(&s.elem, "u8"));
     match ty {
@@ -462,32 +435,6 @@ mod tests {
         ];
         for (ty, expected) in table {
             assert_eq!(kind(None, ty).as_ref(), Ok(expected), "{ty}");
-        }
-    }
-
-    #[test]
-    fn knows_which_types_have_a_scalar_reader() {
-        let table = [
-            ("u32", true),
-            ("i64", true),
-            ("bool", true),
-            ("String", true),
-            ("::std::string::String", true),
-            ("Option<u8>", true),
-            ("Option<Option<String>>", true),
-            ("f64", false),
-            ("char", false),
-            ("Point", false),
-            ("my::u32", false),
-            ("std::string::String", false),
-            ("Option<Point>", false),
-            ("Vec<u8>", false),
-            ("std::option::Option<u8>", false),
-            ("&str", false),
-        ];
-        for (ty, expected) in table {
-            let ty: Type = syn::parse_str(ty).unwrap();
-            assert_eq!(has_scalar_reader(&ty), expected, "{}", quote!(#ty));
         }
     }
 

@@ -103,33 +103,38 @@ impl op_join {
                 __index: usize,
                 __json: &[u8],
             ) -> ::core::result::Result<usize, ::opkit::__private::ArgError> {
+                use ::opkit::__private::{ReadScalar as _, ReadSerde as _};
                 ::core::result::Result::Ok(
                     match __index {
                         0usize => {
-                            let (__value, __used) = ::opkit::__private::deserialize::<
+                            let (__value, __used) = (&&::opkit::__private::Arg::<
                                 ::std::path::PathBuf,
-                            >(__json)?;
+                            >::NEW)
+                                .read(__json)?;
                             self.0 = ::core::option::Option::Some(__value);
                             __used
                         }
                         1usize => {
-                            let (__value, __used) = ::opkit::__private::deserialize_scalar::<
+                            let (__value, __used) = (&&::opkit::__private::Arg::<
                                 ::std::string::String,
-                            >(__json)?;
+                            >::NEW)
+                                .read(__json)?;
                             self.1 = ::core::option::Option::Some(__value);
                             __used
                         }
                         2usize => {
-                            let (__value, __used) = ::opkit::__private::deserialize::<
+                            let (__value, __used) = (&&::opkit::__private::Arg::<
                                 ::std::vec::Vec<String>,
-                            >(__json)?;
+                            >::NEW)
+                                .read(__json)?;
                             self.2 = ::core::option::Option::Some(__value);
                             __used
                         }
                         3usize => {
-                            let (__value, __used) = ::opkit::__private::deserialize_scalar::<
+                            let (__value, __used) = (&&::opkit::__private::Arg::<
                                 Option<String>,
-                            >(__json)?;
+                            >::NEW)
+                                .read(__json)?;
                             self.3 = ::core::option::Option::Some(__value);
                             __used
                         }

@@ -59,6 +59,7 @@ impl op_copy {
                 __index: usize,
                 __json: &[u8],
             ) -> ::core::result::Result<usize, ::opkit::__private::ArgError> {
+                use ::opkit::__private::{ReadScalar as _, ReadSerde as _};
                 ::core::result::Result::Ok(
                     match __index {
                         _ => ::opkit::__private::skip(__json)?,

@@ -60,12 +60,14 @@ impl op_bump {
                 __index: usize,
                 __json: &[u8],
             ) -> ::core::result::Result<usize, ::opkit::__private::ArgError> {
+                use ::opkit::__private::{ReadScalar as _, ReadSerde as _};
                 ::core::result::Result::Ok(
                     match __index {
                         0usize => {
-                            let (__value, __used) = ::opkit::__private::deserialize_scalar::<
+                            let (__value, __used) = (&&::opkit::__private::Arg::<
                                 u64,
-                            >(__json)?;
+                            >::NEW)
+                                .read(__json)?;
                             self.0 = ::core::option::Option::Some(__value);
                             __used
                         }
@@ -153,6 +155,7 @@ impl op_open {
                 __index: usize,
                 __json: &[u8],
             ) -> ::core::result::Result<usize, ::opkit::__private::ArgError> {
+                use ::opkit::__private::{ReadScalar as _, ReadSerde as _};
                 ::core::result::Result::Ok(
                     match __index {
                         _ => ::opkit::__private::skip(__json)?,
