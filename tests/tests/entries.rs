@@ -36,6 +36,8 @@ async fn both_entries_give_the_same_results() {
         ),
         ("op_add", r#"{"a": 40, "b": 2}"#, json!(42)),
         ("op_add", r#"{"b": 2, "a": 40}"#, json!(42)),
+        // A name with an escape is read by serde_json, the others where they lie.
+        ("op_add", r#"{"\u0061": 40, "b": 2}"#, json!(42)),
         ("op_div", "[9, 3]", json!(3)),
         ("op_greet", r#"["ada"]"#, json!("hello, ada.")),
         ("op_greet", r#"["ada", "!"]"#, json!("hello, ada!")),
@@ -149,6 +151,16 @@ async fn argument_errors_name_the_op_and_parameter() {
             "op_add",
             r#"{"a": 1, "a": 2}"#,
             "op_add: argument 'a' is given twice",
+        ),
+        (
+            "op_add",
+            r#"{"a": 1, "\u0061": 2}"#,
+            "op_add: argument 'a' is given twice",
+        ),
+        (
+            "op_add",
+            r#"{"a": 1, "\u0063": 2}"#,
+            "op_add: unknown argument 'c'; expected one of 'a', 'b'",
         ),
         (
             "op_noop",
