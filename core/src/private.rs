@@ -5,7 +5,7 @@
 //! the generated code per op to argument plumbing and one call of the body.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
@@ -276,11 +276,13 @@ fn spawn_blocking_boxed(
 pub type Finish<R> = fn(R, &RefCell<OpState>, &mut Vec<u8>) -> Result<(), OpError>;
 
 /// The entry of an `async fn` op: polls the body's future on the host thread, turning
-/// a panic into a `Panic` error.
+/// a panic into a `Panic` error. `lent` is where the body keeps the buffers it was
+/// lent, if any, so that they go back to the caller after a panic too.
 pub fn spawn_async_op<R, Fut>(
     meta: &'static OpMeta,
     state: &Rc<RefCell<OpState>>,
     cancel: Vec<CancellationToken>,
+    lent: Option<LentBufs>,
     body: Fut,
     finish: Finish<R>,
 ) -> Result<OpFuture, OpError>
@@ -290,18 +292,70 @@ where
 {
     let state = state.clone();
     let future = async move {
-        match AssertUnwindSafe(body).catch_unwind().await {
+        // The body's future is dropped by the end of this statement, panicked or not,
+        // which puts back what it kept.
+        let caught = AssertUnwindSafe(body).catch_unwind().await;
+        match caught {
             Ok((ret, bufs)) => OpOutput {
                 result: finish_output(ret, &state, finish),
                 bufs,
             },
             Err(payload) => OpOutput {
                 result: Err(panic_error(meta, &*payload)),
-                bufs: Vec::new(),
+                bufs: lent.map(|lent| lent.0.take()).unwrap_or_default(),
             },
         }
     };
     Ok(cancellable(meta, cancel, Box::pin(future)))
+}
+
+/// Where an `async fn` op's buffers go back to when its body does not finish.
+#[derive(Clone, Default)]
+pub struct LentBufs(Rc<Cell<Vec<Vec<u8>>>>);
+
+impl LentBufs {
+    /// Keeps the buffers for the body, which borrows them from the returned guard.
+    pub fn keep<const N: usize>(&self, bufs: [Vec<u8>; N]) -> KeepBufs<N> {
+        KeepBufs {
+            slot: self.clone(),
+            bufs,
+            given_back: false,
+        }
+    }
+}
+
+/// The buffers of an `async fn` op while its body runs: handed back with the result, or
+/// put in their `LentBufs` when the body is dropped without finishing (a panic).
+pub struct KeepBufs<const N: usize> {
+    slot: LentBufs,
+    bufs: [Vec<u8>; N],
+    given_back: bool,
+}
+
+impl<const N: usize> KeepBufs<N> {
+    /// Each buffer, for the body's parameters.
+    pub fn each_mut(&mut self) -> [&mut Vec<u8>; N] {
+        self.bufs.each_mut()
+    }
+
+    /// The buffers, to go back with the result.
+    pub fn give_back(mut self) -> Vec<Vec<u8>> {
+        self.given_back = true;
+        Vec::from(self.take())
+    }
+
+    fn take(&mut self) -> [Vec<u8>; N] {
+        std::mem::replace(&mut self.bufs, std::array::from_fn(|_| Vec::new()))
+    }
+}
+
+impl<const N: usize> Drop for KeepBufs<N> {
+    fn drop(&mut self) {
+        if !self.given_back {
+            let bufs = Vec::from(self.take());
+            self.slot.0.set(bufs);
+        }
+    }
 }
 
 fn finish_output<R>(

@@ -378,7 +378,7 @@ fn expand_sync_entry(spec: &OpSpec) -> TokenStream {
             ParamKind::OpStateRc => quote!(::std::rc::Rc::clone(__c.state)),
         });
     }
-    let take_bufs = take_bufs(spec);
+    let take_bufs = take_bufs(spec, true);
     let borrow = match state_borrow {
         StateBorrow::None => quote!(),
         StateBorrow::Shared => quote!(let __st = __c.state.borrow();),
@@ -416,6 +416,7 @@ fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
     let mut cancels = Vec::new();
     let mut args = Vec::new();
     let mut returned_bufs = Vec::new();
+    let mut kept_bufs = Vec::new();
     // Moves a value into the blocking closure, checking `Send` at `span`.
     let guard = |local: &Ident, ty: &dyn ToTokens, span: Span, prepare: &mut Vec<TokenStream>| {
         if is_async_fn {
@@ -453,6 +454,15 @@ fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
                     ResourceBy::Arc => quote!(#local),
                 }
             }
+            // An `async fn` borrows each buffer (a `&mut Vec<u8>`) from a `KeepBufs`.
+            ParamKind::Buffer(kind) if is_async_fn => {
+                kept_bufs.push(local.clone());
+                match kind {
+                    BufferKind::Ref => quote!(&**#local),
+                    BufferKind::Mut => quote!(&mut **#local),
+                    BufferKind::Owned => quote!(::core::mem::take(#local)),
+                }
+            }
             ParamKind::Buffer(kind) => match kind {
                 BufferKind::Ref => {
                     returned_bufs.push(quote!(#local));
@@ -483,16 +493,35 @@ fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
             }
         });
     }
-    let take_bufs = take_bufs(spec);
-    let spawn = if is_async_fn {
+    let take_bufs = take_bufs(spec, !is_async_fn);
+    let spawn = if is_async_fn && !kept_bufs.is_empty() {
+        // The buffers are kept where a panicking body still gives them back.
+        quote! {
+            let __lent = ::opkit::__private::LentBufs::default();
+            ::opkit::__private::spawn_async_op(
+                Self::META,
+                __c.state,
+                ::std::vec![#(#cancels),*],
+                ::core::option::Option::Some(::core::clone::Clone::clone(&__lent)),
+                async move {
+                    let mut __keep = __lent.keep([#(#kept_bufs),*]);
+                    let [#(#kept_bufs),*] = __keep.each_mut();
+                    let __ret = #name(#(#args),*).await;
+                    (__ret, __keep.give_back())
+                },
+                Self::__finish,
+            )
+        }
+    } else if is_async_fn {
         quote! {
             ::opkit::__private::spawn_async_op(
                 Self::META,
                 __c.state,
                 ::std::vec![#(#cancels),*],
+                ::core::option::Option::None,
                 async move {
                     let __ret = #name(#(#args),*).await;
-                    (__ret, ::std::vec![#(#returned_bufs),*])
+                    (__ret, ::std::vec::Vec::new())
                 },
                 Self::__finish,
             )
@@ -554,15 +583,17 @@ fn decoded_locals(spec: &OpSpec) -> Vec<Ident> {
 }
 
 /// `let [__p2, mut __p4] = take_bufs(..)?;` for the `#[buffer]` parameters.
-fn take_bufs(spec: &OpSpec) -> TokenStream {
+/// The buffer parameters' locals out of the call's buffers; `mutable` binds a
+/// `&mut [u8]` buffer's local `mut`, for an entry that lends it from there.
+fn take_bufs(spec: &OpSpec, mutable: bool) -> TokenStream {
     let mut bindings = Vec::new();
     let mut names = Vec::new();
     for (index, param) in spec.params.iter().enumerate() {
         if let ParamKind::Buffer(kind) = &param.kind {
             let local = local(index);
             bindings.push(match kind {
-                BufferKind::Mut => quote!(mut #local),
-                BufferKind::Ref | BufferKind::Owned => quote!(#local),
+                BufferKind::Mut if mutable => quote!(mut #local),
+                BufferKind::Mut | BufferKind::Ref | BufferKind::Owned => quote!(#local),
             });
             names.push(param.name.to_string());
         }

@@ -109,9 +109,10 @@ impl op_sleep {
             Self::META,
             __c.state,
             ::std::vec![],
+            ::core::option::Option::None,
             async move {
                 let __ret = op_sleep(__p0, __p1).await;
-                (__ret, ::std::vec![])
+                (__ret, ::std::vec::Vec::new())
             },
             Self::__finish,
         )

@@ -104,6 +104,129 @@ impl op_copy {
         )
     }
 }
+/// Fills `out` with `byte` after a yield; `log` is taken.
+pub async fn op_fill_later(out: &mut [u8], byte: u8, log: Vec<u8>) -> usize {
+    std::future::ready(()).await;
+    out.fill(byte);
+    out.len() + log.len()
+}
+#[doc(hidden)]
+#[allow(non_camel_case_types, dead_code)]
+pub struct op_fill_later {
+    _private: (),
+}
+#[allow(dead_code)]
+impl op_fill_later {
+    /// The dispatch-table entries of this op.
+    pub const DECLS: &'static [::opkit::__private::OpDecl] = &[
+        ::opkit::__private::OpDecl {
+            entry: "op_fill_later_async",
+            mode: ::opkit::__private::OpMode::Async,
+            meta: Self::META,
+            handler: ::opkit::__private::Handler::Async(Self::__async),
+        },
+    ];
+    /// What this op is: parameters, return type, doc comment.
+    pub const META: &'static ::opkit::__private::OpMeta = &::opkit::__private::OpMeta {
+        name: "op_fill_later",
+        doc: "Fills `out` with `byte` after a yield; `log` is taken.",
+        params: &[
+            ::opkit::__private::ParamMeta {
+                name: "out",
+                ty: "&mut [u8]",
+                kind: ::opkit::__private::ParamKindMeta::Buffer,
+                optional: false,
+            },
+            ::opkit::__private::ParamMeta {
+                name: "byte",
+                ty: "u8",
+                kind: ::opkit::__private::ParamKindMeta::Serde,
+                optional: false,
+            },
+            ::opkit::__private::ParamMeta {
+                name: "log",
+                ty: "Vec<u8>",
+                kind: ::opkit::__private::ParamKindMeta::Buffer,
+                optional: false,
+            },
+        ],
+        ret: "usize",
+        permission: ::core::option::Option::None,
+        returns_bytes: false,
+    };
+    #[inline]
+    fn __decode(
+        __args: &[u8],
+    ) -> ::core::result::Result<(u8,), ::opkit::__private::OpError> {
+        struct __Slots(::core::option::Option<u8>);
+        impl ::opkit::__private::ArgSlots for __Slots {
+            const LEN: usize = 1usize;
+            fn empty() -> Self {
+                __Slots(::core::option::Option::None)
+            }
+            fn fill(
+                &mut self,
+                __index: usize,
+                __json: &[u8],
+            ) -> ::core::result::Result<usize, ::opkit::__private::ArgError> {
+                use ::opkit::__private::{ReadScalar as _, ReadSerde as _};
+                ::core::result::Result::Ok(
+                    match __index {
+                        0usize => {
+                            let (__value, __used) = (&&::opkit::__private::Arg::<
+                                u8,
+                            >::NEW)
+                                .read(__json)?;
+                            self.0 = ::core::option::Option::Some(__value);
+                            __used
+                        }
+                        _ => ::opkit::__private::skip(__json)?,
+                    },
+                )
+            }
+        }
+        let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
+        ::core::result::Result::Ok((
+            ::opkit::__private::required(__slots.0, Self::META, 0usize)?,
+        ))
+    }
+    fn __finish(
+        __ret: usize,
+        __state: &::core::cell::RefCell<::opkit::__private::OpState>,
+        __out: &mut ::std::vec::Vec<u8>,
+    ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
+        ::opkit::__private::write_json::<usize>(Self::META, __out, &__ret)
+    }
+    fn __async(
+        __c: ::opkit::__private::AsyncCall<'_>,
+    ) -> ::core::result::Result<
+        ::opkit::__private::OpFuture,
+        ::opkit::__private::OpError,
+    > {
+        let (__p1,) = Self::__decode(__c.args)?;
+        let [__p0, __p2] = ::opkit::__private::take_bufs(
+            Self::META,
+            __c.bufs,
+            ["out", "log"],
+        )?;
+        let __lent = ::opkit::__private::LentBufs::default();
+        ::opkit::__private::spawn_async_op(
+            Self::META,
+            __c.state,
+            ::std::vec![],
+            ::core::option::Option::Some(::core::clone::Clone::clone(&__lent)),
+            async move {
+                let mut __keep = __lent.keep([__p0, __p2]);
+                let [__p0, __p2] = __keep.each_mut();
+                let __ret = op_fill_later(&mut **__p0, __p1, ::core::mem::take(__p2))
+                    .await;
+                (__ret, __keep.give_back())
+            },
+            Self::__finish,
+        )
+    }
+}
 fn main() {
     assert_eq!(op_copy::DECLS[0].entry, "op_copy_async");
+    assert_eq!(op_fill_later::DECLS[0].entry, "op_fill_later_async");
 }

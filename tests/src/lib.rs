@@ -246,6 +246,15 @@ pub async fn op_fill_async(#[buffer] out: &mut [u8], byte: u8) -> usize {
     out.len()
 }
 
+/// Fills the buffer after an await, then panics: the buffer still goes back.
+#[op]
+pub async fn op_fill_later_then_panic(#[buffer] out: &mut [u8], #[buffer] taken: Vec<u8>) {
+    tokio::task::yield_now().await;
+    out.fill(1);
+    drop(taken);
+    panic!("after filling")
+}
+
 extension!(
     pub fixtures,
     ops = [
@@ -276,6 +285,7 @@ extension!(
         op_count_async,
         op_async_panic,
         op_fill_async,
+        op_fill_later_then_panic,
     ],
     state = |state| {
         state.put(Counter::default());

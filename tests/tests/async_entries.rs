@@ -276,6 +276,22 @@ async fn buffers_are_lent_and_handed_back() {
         vec![vec![1, 1]],
         "a lent buffer comes back after a panic on the blocking pool"
     );
+    let out = rt
+        .call_async(
+            "op_fill_later_then_panic_async",
+            b"[]",
+            vec![vec![0, 0], vec![7]],
+        )
+        .await;
+    assert_eq!(
+        out.result.map_err(|err| err.class()),
+        Err(ErrorClass::Panic)
+    );
+    assert_eq!(
+        out.bufs,
+        vec![vec![1, 1], Vec::new()],
+        "an async fn gives a lent buffer back after a panic; a taken one is gone"
+    );
 
     let err = rt
         .call_sync("op_join_sync", br#"["-"]"#, &mut [b"ab".to_vec()])
