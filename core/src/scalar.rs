@@ -23,7 +23,7 @@ pub trait Scalar: DeserializeOwned {
 }
 
 /// Picks the reader of an argument's type where `#[op]` expands, by autoref:
-/// `(&&Arg::<T>::NEW).read(json)` resolves to [`ReadScalar`] when `T: Scalar`, and
+/// `(&&Arg::<T>::NEW).__opkit_read(json)` resolves to [`ReadScalar`] when `T: Scalar`, and
 /// otherwise to [`ReadSerde`], whose `T: DeserializeOwned` bound sits on the method so
 /// that a type that is not `Deserialize` gets a plain unmet-bound error. The op's types
 /// are concrete there (an op cannot be generic), which is what makes the choice work,
@@ -38,12 +38,12 @@ impl<T> Arg<T> {
 /// The reader of a `Scalar` type; see [`Arg`].
 pub trait ReadScalar<T> {
     /// Reads the plain form by hand, anything else through `serde_json`.
-    fn read(&self, json: &[u8]) -> Result<(T, usize), ArgError>;
+    fn __opkit_read(&self, json: &[u8]) -> Result<(T, usize), ArgError>;
 }
 
 impl<T: Scalar> ReadScalar<T> for &Arg<T> {
     #[inline]
-    fn read(&self, json: &[u8]) -> Result<(T, usize), ArgError> {
+    fn __opkit_read(&self, json: &[u8]) -> Result<(T, usize), ArgError> {
         match T::read(json) {
             Some(read) => Ok(read),
             None => deserialize(json),
@@ -54,14 +54,14 @@ impl<T: Scalar> ReadScalar<T> for &Arg<T> {
 /// The reader of any other type, through `serde_json`; see [`Arg`].
 pub trait ReadSerde<T> {
     /// Reads the value through `serde_json`.
-    fn read(&self, json: &[u8]) -> Result<(T, usize), ArgError>
+    fn __opkit_read(&self, json: &[u8]) -> Result<(T, usize), ArgError>
     where
         T: DeserializeOwned;
 }
 
 impl<T> ReadSerde<T> for Arg<T> {
     #[inline]
-    fn read(&self, json: &[u8]) -> Result<(T, usize), ArgError>
+    fn __opkit_read(&self, json: &[u8]) -> Result<(T, usize), ArgError>
     where
         T: DeserializeOwned,
     {

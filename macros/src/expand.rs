@@ -221,7 +221,7 @@ fn expand_decode(spec: &OpSpec) -> TokenStream {
             _ => (quote!(::opkit::__private::ResourceId), false),
         };
         let deserialize = quote_spanned! {param.ty.span()=>
-            (&&::opkit::__private::Arg::<#ty>::NEW).read(__json)
+            (&&::opkit::__private::Arg::<#ty>::NEW).__opkit_read(__json)
         };
         fills.push(quote! {
             #index => {

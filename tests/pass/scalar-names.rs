@@ -1,6 +1,7 @@
 //! Argument types are read by what they are, not by how they are written: a user's
 //! type imported under a scalar's name (`String`) goes through serde, and scalars under
-//! other names (an alias, a full path) take the hand-written readers. Both decode.
+//! other names (an alias, a full path) take the hand-written readers. Both decode, and
+//! a trait of the user's in scope does not get in the way.
 #![deny(warnings)]
 
 use opkit::{Extension, Runtime, op};
@@ -21,6 +22,12 @@ mod shadowed {
         name.0.len()
     }
 }
+
+/// A trait of the user's with a `read` method for every type, in scope at the ops.
+pub trait Peek {
+    fn read(&self, _: &[u8]) {}
+}
+impl<T: ?Sized> Peek for T {}
 
 type Rid = u32;
 

@@ -68,7 +68,7 @@ impl op_sleep {
                             let (__value, __used) = (&&::opkit::__private::Arg::<
                                 u64,
                             >::NEW)
-                                .read(__json)?;
+                                .__opkit_read(__json)?;
                             self.0 = ::core::option::Option::Some(__value);
                             __used
                         }

@@ -110,7 +110,7 @@ impl op_join {
                             let (__value, __used) = (&&::opkit::__private::Arg::<
                                 ::std::path::PathBuf,
                             >::NEW)
-                                .read(__json)?;
+                                .__opkit_read(__json)?;
                             self.0 = ::core::option::Option::Some(__value);
                             __used
                         }
@@ -118,7 +118,7 @@ impl op_join {
                             let (__value, __used) = (&&::opkit::__private::Arg::<
                                 ::std::string::String,
                             >::NEW)
-                                .read(__json)?;
+                                .__opkit_read(__json)?;
                             self.1 = ::core::option::Option::Some(__value);
                             __used
                         }
@@ -126,7 +126,7 @@ impl op_join {
                             let (__value, __used) = (&&::opkit::__private::Arg::<
                                 ::std::vec::Vec<String>,
                             >::NEW)
-                                .read(__json)?;
+                                .__opkit_read(__json)?;
                             self.2 = ::core::option::Option::Some(__value);
                             __used
                         }
@@ -134,7 +134,7 @@ impl op_join {
                             let (__value, __used) = (&&::opkit::__private::Arg::<
                                 Option<String>,
                             >::NEW)
-                                .read(__json)?;
+                                .__opkit_read(__json)?;
                             self.3 = ::core::option::Option::Some(__value);
                             __used
                         }

@@ -176,7 +176,7 @@ impl op_fill_later {
                             let (__value, __used) = (&&::opkit::__private::Arg::<
                                 u8,
                             >::NEW)
-                                .read(__json)?;
+                                .__opkit_read(__json)?;
                             self.0 = ::core::option::Option::Some(__value);
                             __used
                         }

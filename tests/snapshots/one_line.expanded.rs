@@ -70,7 +70,7 @@ impl op_add {
                             let (__value, __used) = (&&::opkit::__private::Arg::<
                                 i64,
                             >::NEW)
-                                .read(__json)?;
+                                .__opkit_read(__json)?;
                             self.0 = ::core::option::Option::Some(__value);
                             __used
                         }
@@ -78,7 +78,7 @@ impl op_add {
                             let (__value, __used) = (&&::opkit::__private::Arg::<
                                 i64,
                             >::NEW)
-                                .read(__json)?;
+                                .__opkit_read(__json)?;
                             self.1 = ::core::option::Option::Some(__value);
                             __used
                         }

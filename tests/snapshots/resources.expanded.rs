@@ -68,7 +68,7 @@ impl op_note_new {
                             let (__value, __used) = (&&::opkit::__private::Arg::<
                                 String,
                             >::NEW)
-                                .read(__json)?;
+                                .__opkit_read(__json)?;
                             self.0 = ::core::option::Option::Some(__value);
                             __used
                         }
@@ -189,7 +189,7 @@ impl op_note_read {
                             let (__value, __used) = (&&::opkit::__private::Arg::<
                                 ::opkit::__private::ResourceId,
                             >::NEW)
-                                .read(__json)?;
+                                .__opkit_read(__json)?;
                             self.0 = ::core::option::Option::Some(__value);
                             __used
                         }
