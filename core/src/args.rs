@@ -49,6 +49,15 @@ pub fn deserialize<T: DeserializeOwned>(json: &[u8]) -> Result<(T, usize), ArgEr
     }
 }
 
+/// Puts a decoded argument in its slot and passes on how many bytes it took: one arm
+/// of a generated `fill`.
+#[inline]
+pub fn put<T>(slot: &mut Option<T>, read: Result<(T, usize), ArgError>) -> Result<usize, ArgError> {
+    let (value, used) = read?;
+    *slot = Some(value);
+    Ok(used)
+}
+
 /// Skips one JSON value (an argument past the last parameter).
 pub fn skip(json: &[u8]) -> Result<usize, ArgError> {
     deserialize::<IgnoredAny>(json).map(|(_, used)| used)

@@ -17,7 +17,9 @@ use futures_util::future::select_all;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-pub use crate::args::{ArgError, ArgSlots, decode as decode_args, deserialize, required, skip};
+pub use crate::args::{
+    ArgError, ArgSlots, decode as decode_args, deserialize, put, required, skip,
+};
 pub use crate::decl::{
     AsyncCall, Handler, OpDecl, OpFuture, OpMeta, OpMode, OpOutput, ParamKindMeta, ParamMeta,
     SyncCall,
@@ -87,7 +89,7 @@ pub type PanicPayload = Box<dyn Any + Send>;
 /// Runs a sync body, turning a panic into a `Panic` error.
 #[inline]
 pub fn catch_sync<R>(meta: &'static OpMeta, body: impl FnOnce() -> R) -> Result<R, OpError> {
-    catch_unwind(AssertUnwindSafe(body)).map_err(|payload| panic_error(meta, &*payload))
+    catch_blocking(body).map_err(|payload| panic_error(meta, &*payload))
 }
 
 #[cold]

@@ -224,11 +224,7 @@ fn expand_decode(spec: &OpSpec) -> TokenStream {
             (&&::opkit::__private::Arg::<#ty>::NEW).__opkit_read(__json)
         };
         fills.push(quote! {
-            #index => {
-                let (__value, __used) = #deserialize?;
-                self.#slot = ::core::option::Option::Some(__value);
-                __used
-            }
+            #index => ::opkit::__private::put(&mut self.#slot, #deserialize),
         });
         types.push(ty);
         takes.push(if optional {
@@ -256,10 +252,10 @@ fn expand_decode(spec: &OpSpec) -> TokenStream {
                     __json: &[u8],
                 ) -> ::core::result::Result<usize, ::opkit::__private::ArgError> {
                     use ::opkit::__private::{ReadScalar as _, ReadSerde as _};
-                    ::core::result::Result::Ok(match __index {
+                    match __index {
                         #(#fills)*
-                        _ => ::opkit::__private::skip(__json)?,
-                    })
+                        _ => ::opkit::__private::skip(__json),
+                    }
                 }
             }
             let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;

@@ -104,43 +104,37 @@ impl op_join {
                 __json: &[u8],
             ) -> ::core::result::Result<usize, ::opkit::__private::ArgError> {
                 use ::opkit::__private::{ReadScalar as _, ReadSerde as _};
-                ::core::result::Result::Ok(
-                    match __index {
-                        0usize => {
-                            let (__value, __used) = (&&::opkit::__private::Arg::<
-                                ::std::path::PathBuf,
-                            >::NEW)
-                                .__opkit_read(__json)?;
-                            self.0 = ::core::option::Option::Some(__value);
-                            __used
-                        }
-                        1usize => {
-                            let (__value, __used) = (&&::opkit::__private::Arg::<
-                                ::std::string::String,
-                            >::NEW)
-                                .__opkit_read(__json)?;
-                            self.1 = ::core::option::Option::Some(__value);
-                            __used
-                        }
-                        2usize => {
-                            let (__value, __used) = (&&::opkit::__private::Arg::<
-                                ::std::vec::Vec<String>,
-                            >::NEW)
-                                .__opkit_read(__json)?;
-                            self.2 = ::core::option::Option::Some(__value);
-                            __used
-                        }
-                        3usize => {
-                            let (__value, __used) = (&&::opkit::__private::Arg::<
-                                Option<String>,
-                            >::NEW)
-                                .__opkit_read(__json)?;
-                            self.3 = ::core::option::Option::Some(__value);
-                            __used
-                        }
-                        _ => ::opkit::__private::skip(__json)?,
-                    },
-                )
+                match __index {
+                    0usize => {
+                        ::opkit::__private::put(
+                            &mut self.0,
+                            (&&::opkit::__private::Arg::<::std::path::PathBuf>::NEW)
+                                .__opkit_read(__json),
+                        )
+                    }
+                    1usize => {
+                        ::opkit::__private::put(
+                            &mut self.1,
+                            (&&::opkit::__private::Arg::<::std::string::String>::NEW)
+                                .__opkit_read(__json),
+                        )
+                    }
+                    2usize => {
+                        ::opkit::__private::put(
+                            &mut self.2,
+                            (&&::opkit::__private::Arg::<::std::vec::Vec<String>>::NEW)
+                                .__opkit_read(__json),
+                        )
+                    }
+                    3usize => {
+                        ::opkit::__private::put(
+                            &mut self.3,
+                            (&&::opkit::__private::Arg::<Option<String>>::NEW)
+                                .__opkit_read(__json),
+                        )
+                    }
+                    _ => ::opkit::__private::skip(__json),
+                }
             }
         }
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;

@@ -64,27 +64,21 @@ impl op_add {
                 __json: &[u8],
             ) -> ::core::result::Result<usize, ::opkit::__private::ArgError> {
                 use ::opkit::__private::{ReadScalar as _, ReadSerde as _};
-                ::core::result::Result::Ok(
-                    match __index {
-                        0usize => {
-                            let (__value, __used) = (&&::opkit::__private::Arg::<
-                                i64,
-                            >::NEW)
-                                .__opkit_read(__json)?;
-                            self.0 = ::core::option::Option::Some(__value);
-                            __used
-                        }
-                        1usize => {
-                            let (__value, __used) = (&&::opkit::__private::Arg::<
-                                i64,
-                            >::NEW)
-                                .__opkit_read(__json)?;
-                            self.1 = ::core::option::Option::Some(__value);
-                            __used
-                        }
-                        _ => ::opkit::__private::skip(__json)?,
-                    },
-                )
+                match __index {
+                    0usize => {
+                        ::opkit::__private::put(
+                            &mut self.0,
+                            (&&::opkit::__private::Arg::<i64>::NEW).__opkit_read(__json),
+                        )
+                    }
+                    1usize => {
+                        ::opkit::__private::put(
+                            &mut self.1,
+                            (&&::opkit::__private::Arg::<i64>::NEW).__opkit_read(__json),
+                        )
+                    }
+                    _ => ::opkit::__private::skip(__json),
+                }
             }
         }
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
