@@ -105,11 +105,48 @@ pub fn op_read_dir(#[state] ctx: &FsContext, path: &str) -> Result<Vec<DirEntry>
     Ok(entries)
 }
 
-/// The directory a temp entry goes in, as the guest names it, and resolved.
-fn temp_parent(ctx: &FsContext, dir: Option<String>) -> Result<(String, PathBuf), OpError> {
-    let dir = dir.unwrap_or_else(|| std::env::temp_dir().to_string_lossy().into_owned());
-    let resolved = ctx.check(Access::Write, &dir)?;
-    Ok((dir, resolved))
+/// Where and how a temp entry is made: the directory as the guest names it and
+/// resolved, the checked name parts, and the mode less the runtime's umask.
+struct TempPlan {
+    dir: String,
+    resolved: PathBuf,
+    prefix: String,
+    suffix: String,
+    mode: u32,
+}
+
+impl TempPlan {
+    fn new(
+        ctx: &FsContext,
+        dir: Option<String>,
+        prefix: Option<String>,
+        suffix: Option<String>,
+        mode: u32,
+    ) -> Result<Self, OpError> {
+        let (prefix, suffix) = (name_part("prefix", prefix)?, name_part("suffix", suffix)?);
+        let dir = dir.unwrap_or_else(|| std::env::temp_dir().to_string_lossy().into_owned());
+        let resolved = ctx.check(Access::Write, &dir)?;
+        Ok(TempPlan {
+            dir,
+            resolved,
+            prefix,
+            suffix,
+            mode: ctx.creation_mode(mode),
+        })
+    }
+
+    fn builder(&self) -> tempfile::Builder<'_, '_> {
+        let mut builder = tempfile::Builder::new();
+        builder
+            .prefix(&self.prefix)
+            .suffix(&self.suffix)
+            .permissions(Permissions::from_mode(self.mode));
+        builder
+    }
+
+    fn error(&self, err: std::io::Error) -> OpError {
+        path_error(&self.dir, err)
+    }
 }
 
 /// A prefix or suffix of a temp name: no `/` (which would leave the directory) and no
@@ -141,19 +178,15 @@ pub fn op_make_temp_dir(
     prefix: Option<String>,
     suffix: Option<String>,
 ) -> Result<String, OpError> {
-    let (prefix, suffix) = (name_part("prefix", prefix)?, name_part("suffix", suffix)?);
-    let (dir, resolved) = temp_parent(ctx, dir)?;
-    let mode = ctx.creation_mode(0o700);
-    let made = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(&suffix)
-        .permissions(Permissions::from_mode(mode))
-        .tempdir_in(&resolved)
-        .map_err(|err| path_error(&dir, err))?
+    let plan = TempPlan::new(ctx, dir, prefix, suffix, 0o700)?;
+    let made = plan
+        .builder()
+        .tempdir_in(&plan.resolved)
+        .map_err(|err| plan.error(err))?
         .keep();
-    std::fs::set_permissions(&made, Permissions::from_mode(mode))
-        .map_err(|err| path_error(&dir, err))?;
-    Ok(guest_path(&dir, &made))
+    std::fs::set_permissions(&made, Permissions::from_mode(plan.mode))
+        .map_err(|err| plan.error(err))?;
+    Ok(guest_path(&plan.dir, &made))
 }
 
 /// Creates a new, empty file with a unique name in `dir` (default: the system's temp
@@ -166,20 +199,16 @@ pub fn op_make_temp_file(
     prefix: Option<String>,
     suffix: Option<String>,
 ) -> Result<String, OpError> {
-    let (prefix, suffix) = (name_part("prefix", prefix)?, name_part("suffix", suffix)?);
-    let (dir, resolved) = temp_parent(ctx, dir)?;
-    let mode = ctx.creation_mode(0o600);
-    let (file, made) = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(&suffix)
-        .permissions(Permissions::from_mode(mode))
-        .tempfile_in(&resolved)
-        .map_err(|err| path_error(&dir, err))?
+    let plan = TempPlan::new(ctx, dir, prefix, suffix, 0o600)?;
+    let (file, made) = plan
+        .builder()
+        .tempfile_in(&plan.resolved)
+        .map_err(|err| plan.error(err))?
         .keep()
-        .map_err(|err| path_error(&dir, err.error))?;
-    file.set_permissions(Permissions::from_mode(mode))
-        .map_err(|err| path_error(&dir, err))?;
-    Ok(guest_path(&dir, &made))
+        .map_err(|err| plan.error(err.error))?;
+    file.set_permissions(Permissions::from_mode(plan.mode))
+        .map_err(|err| plan.error(err))?;
+    Ok(guest_path(&plan.dir, &made))
 }
 
 /// The runtime's current directory (absolute, symlinks resolved). Needs read access to
