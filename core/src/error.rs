@@ -46,6 +46,9 @@ pub enum ErrorClass {
     UnexpectedEof,
     /// The operation would block.
     WouldBlock,
+    /// The process or the system ran out of a resource the op needs: file
+    /// descriptors (`EMFILE`, `ENFILE`).
+    ResourceExhausted,
     /// Anything else.
     Generic,
     /// The op's body panicked; the runtime kept serving.
@@ -54,7 +57,7 @@ pub enum ErrorClass {
 
 impl ErrorClass {
     /// Every class, in declaration order.
-    pub const ALL: [ErrorClass; 21] = [
+    pub const ALL: [ErrorClass; 22] = [
         Self::NotFound,
         Self::PermissionDenied,
         Self::AlreadyExists,
@@ -74,6 +77,7 @@ impl ErrorClass {
         Self::NotADirectory,
         Self::UnexpectedEof,
         Self::WouldBlock,
+        Self::ResourceExhausted,
         Self::Generic,
         Self::Panic,
     ];
@@ -100,6 +104,7 @@ impl ErrorClass {
             Self::NotADirectory => "NotADirectory",
             Self::UnexpectedEof => "UnexpectedEof",
             Self::WouldBlock => "WouldBlock",
+            Self::ResourceExhausted => "ResourceExhausted",
             Self::Generic => "Generic",
             Self::Panic => "Panic",
         }
@@ -247,6 +252,7 @@ impl From<io::Error> for OpError {
             Some(libc::ELOOP) => ErrorClass::InvalidData,
             Some(libc::EBADF) => ErrorClass::BadResource,
             Some(libc::EBUSY) => ErrorClass::Busy,
+            Some(libc::EMFILE | libc::ENFILE) => ErrorClass::ResourceExhausted,
             _ => ErrorClass::from_io_kind(err.kind()),
         };
         Self {
@@ -330,6 +336,13 @@ mod tests {
         assert_eq!(err.class(), ErrorClass::AddrInUse);
         let err = OpError::from(io::Error::from_raw_os_error(libc::EISDIR));
         assert_eq!(err.class(), ErrorClass::IsADirectory);
+        for (errno, name) in [(libc::EMFILE, "EMFILE"), (libc::ENFILE, "ENFILE")] {
+            let err = OpError::from(io::Error::from_raw_os_error(errno));
+            assert_eq!(
+                (err.class(), err.code()),
+                (ErrorClass::ResourceExhausted, Some(name))
+            );
+        }
         let err = OpError::from(io::Error::other("x"));
         assert_eq!((err.class(), err.code()), (ErrorClass::Generic, None));
     }

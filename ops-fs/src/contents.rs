@@ -3,6 +3,7 @@
 use std::io::{Read, Write};
 
 use opkit::{ByteBuf, ErrorClass, OpError, op};
+use rustix::fs::OFlags;
 
 use crate::context::{FsContext, path_error};
 use crate::file::{OpenOptions, open_checked};
@@ -24,10 +25,20 @@ pub fn op_read_text_file(#[state] ctx: &FsContext, path: &str) -> Result<String,
 }
 
 fn read_whole(ctx: &FsContext, path: &str) -> Result<Vec<u8>, OpError> {
-    let resolved = ctx.check(Access::Read, path)?;
-    let mut file = open_checked(ctx, &resolved, &OpenOptions::read_only())
-        .map_err(|err| path_error(path, err))?;
+    let guest = ctx.path(Access::Read, path)?;
+    let mut file = guest.open_file(OFlags::RDONLY, 0)?;
+    // The size as a hint, as `std::fs::read` takes it: one allocation for a file that
+    // does not grow meanwhile.
+    let size = file.metadata().map_or(0, |meta| meta.len());
     let mut contents = Vec::new();
+    contents
+        .try_reserve_exact(usize::try_from(size).unwrap_or(usize::MAX))
+        .map_err(|_| {
+            OpError::new(
+                ErrorClass::ResourceExhausted,
+                format!("'{path}': {size} bytes do not fit in memory"),
+            )
+        })?;
     file.read_to_end(&mut contents)
         .map_err(|err| path_error(path, err))?;
     Ok(contents)
@@ -91,7 +102,7 @@ fn write_whole(
     options: &OpenOptions,
 ) -> Result<(), OpError> {
     options.validate()?;
-    let resolved = ctx.check(Access::Write, path)?;
-    let mut file = open_checked(ctx, &resolved, options).map_err(|err| path_error(path, err))?;
+    let guest = ctx.path(Access::Write, path)?;
+    let mut file = open_checked(ctx, &guest, options)?;
     file.write_all(data).map_err(|err| path_error(path, err))
 }

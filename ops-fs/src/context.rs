@@ -1,14 +1,20 @@
-//! `FsContext`: one runtime's cwd, umask and permissions, and the checks every
-//! path-taking op starts with.
+//! `FsContext`: one runtime's cwd, umask and permissions; and [`GuestPath`], a guest's
+//! path located beneath the root that grants it, which every path-taking op acts
+//! through.
 
+use std::borrow::Cow;
+use std::ffi::OsStr;
+use std::fs::File;
 use std::io;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
 
 use opkit::{ErrorClass, OpError};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, Statx, StatxFlags};
 
-use crate::permissions::{Access, FsPermissions};
-use crate::resolve::{Follow, ResolveError, resolve};
+use crate::beneath::{self, Resolver, is_escape};
+use crate::permissions::{Access, FsPermissions, Root};
 
 /// The umask a runtime starts with when the process's cannot be read.
 const DEFAULT_UMASK: u32 = 0o022;
@@ -17,10 +23,10 @@ const DEFAULT_UMASK: u32 = 0o022;
 ///
 /// `op_chdir` and `op_umask` change only this value, never the process's cwd or umask,
 /// so runtimes in one process do not see each other's changes. Ops take it as
-/// `#[state] &FsContext`; the async entries get a clone (an `Arc` and a path).
+/// `#[state] &FsContext`; the async entries get a clone (two `Arc`s and a path).
 #[derive(Debug, Clone)]
 pub struct FsContext {
-    perms: Arc<FsPermissions>,
+    perms: FsPermissions,
     cwd: PathBuf,
     umask: u32,
 }
@@ -30,21 +36,19 @@ impl FsContext {
     pub fn new(perms: FsPermissions) -> Self {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
         Self {
-            perms: Arc::new(perms),
+            perms,
             cwd,
-            umask: process_umask().unwrap_or(DEFAULT_UMASK),
+            umask: beneath::process_umask().unwrap_or(DEFAULT_UMASK),
         }
     }
 
     /// Starts the runtime in `cwd` instead (resolved, symlinks followed, against the
     /// process's cwd). Permissions are still checked on every path used later.
     pub fn with_cwd(mut self, cwd: impl AsRef<Path>) -> Self {
-        let cwd = resolve(&self.cwd, cwd.as_ref(), Follow::Yes).unwrap_or_else(|_| {
-            // An unresolvable cwd (a symlink loop) is kept as given: every path below
-            // it fails to resolve the same way, so nothing escapes through it.
-            self.cwd.join(cwd.as_ref())
-        });
-        self.cwd = cwd;
+        let cwd = self.cwd.join(cwd.as_ref());
+        // A cwd that cannot be resolved (missing, a symlink loop) is kept as named:
+        // every path below it is then resolved, and refused, the same way.
+        self.cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
         self
     }
 
@@ -80,60 +84,23 @@ impl FsContext {
         mode & 0o7777 & !self.umask
     }
 
-    /// Resolves `path` (following a final symlink) and checks `access` on the result,
-    /// which is the path the syscall must use.
-    pub(crate) fn check(&self, access: Access, path: &str) -> Result<PathBuf, OpError> {
-        self.check_with(&[access], path, Follow::Yes)
+    /// Locates `path` beneath the root that grants `access`.
+    pub(crate) fn path<'a>(
+        &'a self,
+        access: Access,
+        path: &'a str,
+    ) -> Result<GuestPath<'a>, OpError> {
+        self.path_for(&[access], path)
     }
 
-    /// Resolves `path` without following a final symlink, for ops that act on the entry
-    /// itself (the link, not its target). Write access then needs the entry strictly
-    /// below a write root: removing, renaming or replacing a root would change its
-    /// parent directory, which is outside every root.
-    pub(crate) fn check_nofollow(&self, access: Access, path: &str) -> Result<PathBuf, OpError> {
-        self.check_with(&[access], path, Follow::No)
-    }
-
-    /// Resolves `path` and checks every access in `accesses` on it; with
-    /// [`Follow::No`], write access needs the entry strictly below a write root, as
-    /// [`Self::check_nofollow`] says.
-    pub(crate) fn check_with(
-        &self,
+    /// Locates `path` beneath a root that grants every access in `accesses`: for each
+    /// access the widest root that grants it, then the narrowest of those, which must
+    /// lie inside the others, so that what is resolved beneath it is inside them all.
+    pub(crate) fn path_for<'a>(
+        &'a self,
         accesses: &[Access],
-        path: &str,
-        follow: Follow,
-    ) -> Result<PathBuf, OpError> {
-        let resolved = self.resolve_path(path, follow)?;
-        for &access in accesses {
-            if !self.perms.allows(access, &resolved) {
-                return Err(denied(access, path));
-            }
-            let acts_on_entry = follow == Follow::No && access == Access::Write;
-            if acts_on_entry && !self.perms.allows_entry(access, &resolved) {
-                return Err(OpError::permission_denied(format!(
-                    "{}: write access denied: the path is a write root, which cannot itself \
-                     be removed, renamed or replaced",
-                    quoted(path)
-                )));
-            }
-        }
-        Ok(resolved)
-    }
-
-    /// For `op_mkdir`: `path` resolved without following a final symlink, at or below
-    /// a write root. Unlike [`Self::check_nofollow`], the root itself passes: `mkdir`
-    /// never replaces an entry, so at most it creates a root that is missing (as a
-    /// recursive `mkdir` does for a missing parent).
-    pub(crate) fn check_new_dir(&self, path: &str) -> Result<PathBuf, OpError> {
-        let resolved = self.resolve_path(path, Follow::No)?;
-        if !self.perms.allows(Access::Write, &resolved) {
-            return Err(denied(Access::Write, path));
-        }
-        Ok(resolved)
-    }
-
-    /// `path` as the syscall must use it; no access checked yet.
-    fn resolve_path(&self, path: &str, follow: Follow) -> Result<PathBuf, OpError> {
+        path: &'a str,
+    ) -> Result<GuestPath<'a>, OpError> {
         if path.is_empty() {
             return Err(path_error(path, io::Error::from(io::ErrorKind::NotFound)));
         }
@@ -143,14 +110,332 @@ impl FsContext {
                 quoted(path)
             )));
         }
-        resolve(&self.cwd, Path::new(path), follow).map_err(|err| match err {
-            ResolveError::Loop => OpError::permission_denied(format!(
-                "{}: cannot check access: too many levels of symbolic links",
-                quoted(path)
-            ))
-            .with_code("ELOOP"),
-            ResolveError::Io(err) => path_error(path, err),
+        let abs = if path.starts_with('/') {
+            Cow::Borrowed(Path::new(path))
+        } else {
+            Cow::Owned(self.cwd.join(path))
+        };
+        let abs = if abs
+            .as_os_str()
+            .as_bytes()
+            .windows(2)
+            .any(|pair| pair == b"..")
+        {
+            Cow::Owned(self.apply_known_parents(&abs))
+        } else {
+            abs
+        };
+        let first = accesses.first().copied().unwrap_or(Access::Read);
+        let mut base = None;
+        for &access in accesses {
+            let located = self
+                .perms
+                .locate(access, &abs)
+                .ok_or_else(|| denied(access, path))?;
+            base = match base {
+                None => Some(located),
+                Some(other) => {
+                    let (outer, inner) = if located.depth < other.depth {
+                        (located, other)
+                    } else {
+                        (other, located)
+                    };
+                    if !inner.root.path().starts_with(outer.root.path()) {
+                        return Err(denied(access, path));
+                    }
+                    Some(inner)
+                }
+            };
+        }
+        let located = base.ok_or_else(|| denied(first, path))?;
+        Ok(GuestPath {
+            resolver: self.perms.resolver(),
+            root: located.root,
+            depth: located.depth,
+            abs,
+            guest: path,
+            access: first,
         })
+    }
+}
+
+impl FsContext {
+    /// `path` (absolute) with each `..` applied to the spelling where what it climbs
+    /// out of is known to be a real directory: a part of the cwd (symlink-free when it
+    /// was set), a root, or what lies above the roots. The first `..` inside a root
+    /// past the cwd, and everything after it, is left to the kernel, which resolves it
+    /// beneath the root as it finds the tree (`link/..` is the link target's parent).
+    /// Either way the result is resolved beneath a root: this decides what a path
+    /// means, not whether it stays inside.
+    fn apply_known_parents(&self, path: &Path) -> PathBuf {
+        let mut applied = PathBuf::from("/");
+        let mut components = path.components();
+        while let Some(component) = components.next() {
+            match component {
+                Component::ParentDir
+                    if self.cwd.starts_with(&applied)
+                        || !self.perms.strictly_inside_a_root(&applied) =>
+                {
+                    applied.pop();
+                }
+                Component::ParentDir => {
+                    applied.push("..");
+                    applied.extend(components);
+                    break;
+                }
+                Component::Normal(name) => applied.push(name),
+                Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+            }
+        }
+        applied
+    }
+}
+
+/// A guest's path, located beneath the root it is spelled in: what the op acts on.
+pub(crate) struct GuestPath<'a> {
+    resolver: Resolver,
+    root: &'a Root,
+    /// The path made absolute against the cwd, as spelled (`..` kept).
+    abs: Cow<'a, Path>,
+    /// How many of `abs`'s components name the root.
+    depth: usize,
+    guest: &'a str,
+    access: Access,
+}
+
+/// A descriptor an op acts on: a root's own handle, or one opened beneath it.
+pub(crate) enum Fd<'a> {
+    Root(BorrowedFd<'a>),
+    Opened(OwnedFd),
+}
+
+impl Fd<'_> {
+    /// A descriptor of its own (a root's handle is duplicated).
+    pub(crate) fn into_owned(self) -> io::Result<OwnedFd> {
+        match self {
+            Self::Root(fd) => fd.try_clone_to_owned(),
+            Self::Opened(fd) => Ok(fd),
+        }
+    }
+}
+
+impl AsFd for Fd<'_> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Self::Root(fd) => *fd,
+            Self::Opened(fd) => fd.as_fd(),
+        }
+    }
+}
+
+/// `statx` of everything `FsStat` reports.
+pub(crate) const STATX_FIELDS: StatxFlags = StatxFlags::BASIC_STATS.union(StatxFlags::BTIME);
+
+impl<'a> GuestPath<'a> {
+    /// The path as the guest wrote it.
+    pub(crate) fn guest(&self) -> &'a str {
+        self.guest
+    }
+
+    /// The path absolute, as spelled: for checks that compare paths with roots.
+    pub(crate) fn abs(&self) -> &Path {
+        &self.abs
+    }
+
+    /// The rest of the path beneath the root; empty for the root itself.
+    pub(crate) fn rel(&self) -> &Path {
+        let mut components = self.abs.components();
+        for _ in 0..self.depth {
+            components.next();
+        }
+        components.as_path()
+    }
+
+    fn root_handle(&self) -> Result<BorrowedFd<'a>, OpError> {
+        self.root.handle().map_err(|err| self.error(err))
+    }
+
+    /// Opens what the path names with `flags` (following a final symlink unless they
+    /// have `NOFOLLOW`), beneath the root.
+    pub(crate) fn open(&self, flags: OFlags, mode: Mode) -> Result<Fd<'a>, OpError> {
+        self.try_open(flags, mode).map_err(|err| self.error(err))
+    }
+
+    fn try_open(&self, flags: OFlags, mode: Mode) -> io::Result<Fd<'a>> {
+        let root = self.root.handle()?;
+        let rel = self.rel();
+        let only_path = (flags - OFlags::NOFOLLOW - OFlags::CLOEXEC) == OFlags::PATH;
+        if rel.as_os_str().is_empty() && only_path {
+            return Ok(Fd::Root(root));
+        }
+        match beneath::open(self.resolver, root, rel, flags, mode) {
+            Ok(fd) => Ok(Fd::Opened(fd)),
+            // A root that is a file has no `.` to open: reopen its own handle.
+            Err(err) if rel.as_os_str().is_empty() && err.raw_os_error() == Some(libc::ENOTDIR) => {
+                let proc_path = beneath::proc_fd_path(root);
+                let fd = rustix::fs::open(proc_path, flags | OFlags::CLOEXEC, mode)?;
+                Ok(Fd::Opened(fd))
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Opens the path as a `File` (what `op_open` and the content ops hold).
+    pub(crate) fn open_file(&self, flags: OFlags, mode: u32) -> Result<File, OpError> {
+        self.open_file_or(flags, mode, |err| path_error(self.guest, err))
+    }
+
+    /// [`Self::open_file`] with the errors that are not about the sandbox described
+    /// by `describe`, for ops that name two paths in their errors.
+    pub(crate) fn open_file_or(
+        &self,
+        flags: OFlags,
+        mode: u32,
+        describe: impl FnOnce(io::Error) -> OpError,
+    ) -> Result<File, OpError> {
+        let fd = self
+            .try_open(flags, Mode::from_raw_mode(mode))
+            .and_then(Fd::into_owned);
+        fd.map(File::from)
+            .map_err(|err| self.error_or(err, describe))
+    }
+
+    /// Whether the root exists (it may have been missing when it was added).
+    pub(crate) fn root_exists(&self) -> bool {
+        self.root.handle().is_ok()
+    }
+
+    /// The metadata of what the path names, following a final symlink with `follow`.
+    pub(crate) fn stat(&self, follow: bool) -> Result<Statx, OpError> {
+        let statx = |fd: BorrowedFd<'_>, name: &OsStr, flags: AtFlags| {
+            rustix::fs::statx(fd, name, flags, STATX_FIELDS).map_err(|err| self.error(err.into()))
+        };
+        match self.entry_name() {
+            // A name in the root itself needs no lookup of ours: one `statx` that does
+            // not follow the name. Only a symlink there takes the long way.
+            Some((parent, name)) if parent.as_os_str().is_empty() => {
+                let root = self.root_handle()?;
+                let stat = statx(root, name, AtFlags::SYMLINK_NOFOLLOW)?;
+                if !follow || FileType::from_raw_mode(stat.stx_mode.into()) != FileType::Symlink {
+                    return Ok(stat);
+                }
+            }
+            Some(_) if !follow => {
+                let (parent, name) = self.parent(false)?;
+                return statx(parent.as_fd(), name, AtFlags::SYMLINK_NOFOLLOW);
+            }
+            _ => {}
+        }
+        let fd = self.open(OFlags::PATH, Mode::empty())?;
+        statx(fd.as_fd(), OsStr::new(""), AtFlags::EMPTY_PATH)
+    }
+
+    /// The entry's parent beneath the root and its name, when the path ends in one.
+    pub(crate) fn entry_name(&self) -> Option<(&Path, &OsStr)> {
+        let rel = self.rel();
+        Some((rel.parent()?, rel.file_name()?))
+    }
+
+    /// The directory that holds the entry the path names, opened beneath the root, and
+    /// the entry's name: for ops on the entry itself (a link, not its target).
+    /// `replaces` refuses a root itself: removing, renaming or replacing a root would
+    /// change its parent directory, which is outside the root.
+    pub(crate) fn parent(&self, replaces: bool) -> Result<(Fd<'a>, &OsStr), OpError> {
+        let Some((parent, name)) = self.entry_name() else {
+            return Err(if replaces || self.rel().as_os_str().is_empty() {
+                OpError::permission_denied(format!(
+                    "{}: {} access denied: the path is a {} root, which cannot itself \
+                     be removed, renamed or replaced",
+                    quoted(self.guest),
+                    self.access,
+                    self.access
+                ))
+            } else {
+                invalid_argument(format!(
+                    "{}: the path ends in '..', which names no entry of its own",
+                    quoted(self.guest)
+                ))
+            });
+        };
+        let root = self.root_handle()?;
+        if parent.as_os_str().is_empty() {
+            return Ok((Fd::Root(root), name));
+        }
+        let flags = OFlags::PATH | OFlags::DIRECTORY;
+        let fd = beneath::open(self.resolver, root, parent, flags, Mode::empty())
+            .map_err(|err| self.error(err))?;
+        Ok((Fd::Opened(fd), name))
+    }
+
+    /// Walks the path by hand (see [`beneath::walk`]), creating missing directories
+    /// with `make_dirs`; returns the handle and the resolved absolute path.
+    pub(crate) fn walk(
+        &self,
+        flags: OFlags,
+        make_dirs: Option<u32>,
+    ) -> Result<(OwnedFd, PathBuf), OpError> {
+        let root = self.root_handle()?;
+        let (fd, rel) = beneath::walk(root, self.rel(), flags, Mode::empty(), make_dirs)
+            .map_err(|err| self.error(err))?;
+        let path = if rel.as_os_str().is_empty() {
+            self.root.path().to_path_buf()
+        } else {
+            self.root.path().join(rel)
+        };
+        Ok((fd, path))
+    }
+
+    /// Creates the root itself, which did not exist when it was added: what a
+    /// recursive `mkdir` does for a missing parent. Its own parent must exist.
+    pub(crate) fn make_root(&self, mode: u32) -> Result<(), OpError> {
+        if self.root.handle().is_ok() {
+            return Ok(());
+        }
+        use std::os::unix::fs::DirBuilderExt;
+        match std::fs::DirBuilder::new()
+            .mode(mode)
+            .create(self.root.path())
+        {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                return Err(OpError::permission_denied(format!(
+                    "{}: write access denied: a missing parent is outside the write roots",
+                    quoted(self.guest)
+                )));
+            }
+            Err(err) => return Err(self.error(err)),
+        }
+        let root = self.root_handle()?;
+        beneath::exact_mode(root, mode).map_err(|err| self.error(err))
+    }
+
+    /// An `io::Error` of this path as the guest sees it: a lookup that left the root
+    /// is `PermissionDenied`, like a path spelled outside it.
+    pub(crate) fn error(&self, err: io::Error) -> OpError {
+        self.error_or(err, |err| path_error(self.guest, err))
+    }
+
+    /// [`Self::error`], with the errors that are not about the sandbox described by
+    /// `describe`.
+    fn error_or(&self, err: io::Error, describe: impl FnOnce(io::Error) -> OpError) -> OpError {
+        if is_escape(&err) {
+            return OpError::permission_denied(format!(
+                "{}: {} access denied: the path leads outside its {} root through '..' \
+                 or a symlink",
+                quoted(self.guest),
+                self.access,
+                self.access
+            ));
+        }
+        if err.raw_os_error() == Some(libc::ELOOP) {
+            return OpError::permission_denied(format!(
+                "{}: cannot check access: too many levels of symbolic links",
+                quoted(self.guest)
+            ))
+            .with_code("ELOOP");
+        }
+        describe(err)
     }
 }
 
@@ -186,12 +471,4 @@ pub(crate) fn quoted(path: &str) -> impl std::fmt::Display + '_ {
 /// A `TypeError` for an argument that decoded but makes no sense.
 pub(crate) fn invalid_argument(message: impl Into<String>) -> OpError {
     OpError::new(ErrorClass::TypeError, message.into())
-}
-
-/// The process's umask, read from `/proc/self/status` (Linux 4.7+) rather than with
-/// `umask(2)`, which can only read it by changing it.
-fn process_umask() -> Option<u32> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("Umask:"))?;
-    u32::from_str_radix(line.trim_start_matches("Umask:").trim(), 8).ok()
 }

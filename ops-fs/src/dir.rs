@@ -1,15 +1,17 @@
 //! Directories and the runtime's place in the tree: mkdir, read_dir, temp dirs and
 //! files, cwd, chdir, umask.
 
-use std::fs::Permissions;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::Path;
 
 use opkit::{OpError, op};
+use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
+use rustix::io::Errno;
 use serde::Serialize;
 
-use crate::context::{FsContext, denied, invalid_argument, path_error};
+use crate::beneath::exact_mode;
+use crate::context::{Fd, FsContext, GuestPath, denied, invalid_argument};
 use crate::permissions::Access;
 
 /// Creates a directory, and with `recursive` its missing parents (an existing
@@ -28,50 +30,33 @@ pub fn op_mkdir(
             "`mode` takes permission bits, at most 0o7777",
         ));
     }
-    // `mkdir(2)` does not follow a final symlink (it fails with `EEXIST`), so neither
-    // does the check.
-    let resolved = ctx.check_new_dir(path)?;
     let mode = ctx.creation_mode(mode);
-    let made = if recursive.unwrap_or(false) {
-        let may_create = |dir: &Path| ctx.permissions().allows(Access::Write, dir);
-        mkdir_all(&resolved, mode, &may_create)
-    } else {
-        mkdir_one(&resolved, mode)
-    };
-    made.map_err(|err| path_error(path, err))
-}
-
-/// One `mkdir(2)`, then a `chmod` to exactly `mode` (the process's umask, which the
-/// kernel applied too, is not the runtime's).
-fn mkdir_one(path: &Path, mode: u32) -> io::Result<()> {
-    std::fs::DirBuilder::new().mode(mode).create(path)?;
-    std::fs::set_permissions(path, Permissions::from_mode(mode))
-}
-
-/// Creates `path` and its missing parents. A missing parent above every write root
-/// (the root itself does not exist yet) is not created: `PermissionDenied`.
-fn mkdir_all(path: &Path, mode: u32, may_create: &dyn Fn(&Path) -> bool) -> io::Result<()> {
-    if !may_create(path) {
-        return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            "write access denied: a missing parent is outside the write roots",
-        ));
+    let dir = ctx.path(Access::Write, path)?;
+    if recursive.unwrap_or(false) {
+        // A write root that does not exist yet is made first, as a missing parent.
+        dir.make_root(mode)?;
+        let flags = OFlags::PATH | OFlags::DIRECTORY;
+        return dir.walk(flags, Some(mode)).map(drop);
     }
-    match mkdir_one(path, mode) {
-        Ok(()) => Ok(()),
-        Err(err) if err.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            let Some(parent) = path.parent() else {
-                return Err(err);
-            };
-            mkdir_all(parent, mode, may_create)?;
-            match mkdir_one(path, mode) {
-                Err(err) if err.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
-                other => other,
-            }
+    if dir.rel().as_os_str().is_empty() {
+        // The root itself, which exists unless it was missing when it was added.
+        if dir.root_exists() {
+            return Err(dir.error(io::Error::from_raw_os_error(libc::EEXIST)));
         }
-        Err(err) => Err(err),
+        return dir.make_root(mode);
     }
+    if dir.rel().file_name().is_none() {
+        // `a/..` names a directory that exists.
+        return Err(dir.error(io::Error::from_raw_os_error(libc::EEXIST)));
+    }
+    let (parent, name) = dir.parent(false)?;
+    rustix::fs::mkdirat(&parent, name, Mode::from_raw_mode(mode))
+        .map_err(|err| dir.error(err.into()))?;
+    // `mkdir(2)` never follows a final symlink, and neither does this open.
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let made = rustix::fs::openat(&parent, name, flags, Mode::empty())
+        .map_err(|err| dir.error(err.into()))?;
+    exact_mode(made.as_fd(), mode).map_err(|err| dir.error(err))
 }
 
 /// One entry of a directory, as `op_read_dir` lists it. A symlink is described
@@ -88,65 +73,108 @@ pub struct DirEntry {
 /// not UTF-8 is given with U+FFFD in place of the bad bytes.
 #[op(permission = "fs.read")]
 pub fn op_read_dir(#[state] ctx: &FsContext, path: &str) -> Result<Vec<DirEntry>, OpError> {
-    let resolved = ctx.check(Access::Read, path)?;
-    let error = |err| path_error(path, err);
+    let dir = ctx.path(Access::Read, path)?;
+    let fd = dir.open(OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty())?;
+    let error = |err: Errno| dir.error(err.into());
+    let mut listing = Dir::new(fd.into_owned().map_err(|err| dir.error(err))?).map_err(error)?;
     let mut entries = Vec::new();
-    for entry in std::fs::read_dir(&resolved).map_err(error)? {
+    while let Some(entry) = listing.read() {
         let entry = entry.map_err(error)?;
-        let file_type = entry.file_type().map_err(error)?;
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let kind = match entry.file_type() {
+            // Some file systems leave the type out of the listing.
+            FileType::Unknown => {
+                let handle = listing.fd().map_err(error)?;
+                let stat = rustix::fs::statat(handle, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW)
+                    .map_err(error)?;
+                FileType::from_raw_mode(stat.st_mode)
+            }
+            kind => kind,
+        };
         entries.push(DirEntry {
-            name: entry.file_name().to_string_lossy().into_owned(),
-            is_file: file_type.is_file(),
-            is_dir: file_type.is_dir(),
-            is_symlink: file_type.is_symlink(),
+            name: String::from_utf8_lossy(name).into_owned(),
+            is_file: kind == FileType::RegularFile,
+            is_dir: kind == FileType::Directory,
+            is_symlink: kind == FileType::Symlink,
         });
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(entries)
 }
 
-/// Where and how a temp entry is made: the directory as the guest names it and
-/// resolved, the checked name parts, and the mode less the runtime's umask.
-struct TempPlan {
-    dir: String,
-    resolved: PathBuf,
+/// Where and how a temp entry is made: the directory as the guest names it and its
+/// handle, the checked name parts, and the mode less the runtime's umask.
+struct TempPlan<'a> {
+    dir: GuestPath<'a>,
+    handle: Fd<'a>,
     prefix: String,
     suffix: String,
     mode: u32,
 }
 
-impl TempPlan {
+/// How many names a temp op tries before it gives up (each taken name is a retry).
+const TEMP_ATTEMPTS: usize = 64;
+
+impl<'a> TempPlan<'a> {
     fn new(
-        ctx: &FsContext,
-        dir: Option<String>,
+        ctx: &'a FsContext,
+        dir: &'a str,
         prefix: Option<String>,
         suffix: Option<String>,
         mode: u32,
     ) -> Result<Self, OpError> {
         let (prefix, suffix) = (name_part("prefix", prefix)?, name_part("suffix", suffix)?);
-        let dir = dir.unwrap_or_else(|| std::env::temp_dir().to_string_lossy().into_owned());
-        let resolved = ctx.check(Access::Write, &dir)?;
+        let dir = ctx.path(Access::Write, dir)?;
+        let handle = dir.open(OFlags::PATH | OFlags::DIRECTORY, Mode::empty())?;
         Ok(TempPlan {
             dir,
-            resolved,
+            handle,
             prefix,
             suffix,
             mode: ctx.creation_mode(mode),
         })
     }
 
-    fn builder(&self) -> tempfile::Builder<'_, '_> {
-        let mut builder = tempfile::Builder::new();
-        builder
-            .prefix(&self.prefix)
-            .suffix(&self.suffix)
-            .permissions(Permissions::from_mode(self.mode));
-        builder
+    /// Makes a new entry with `make` under fresh random names until one is free, and
+    /// returns the guest's path of it.
+    fn make(
+        &self,
+        make: impl Fn(BorrowedFd<'_>, &str) -> Result<(), Errno>,
+    ) -> Result<String, OpError> {
+        for _ in 0..TEMP_ATTEMPTS {
+            let name = format!(
+                "{}{}{}",
+                self.prefix,
+                random_name().map_err(|err| self.dir.error(err))?,
+                self.suffix
+            );
+            match make(self.handle.as_fd(), &name) {
+                Ok(()) => {
+                    return Ok(Path::new(self.dir.guest())
+                        .join(name)
+                        .to_string_lossy()
+                        .into_owned());
+                }
+                Err(Errno::EXIST) => continue,
+                Err(err) => return Err(self.dir.error(err.into())),
+            }
+        }
+        Err(self.dir.error(io::Error::from_raw_os_error(libc::EEXIST)))
     }
+}
 
-    fn error(&self, err: std::io::Error) -> OpError {
-        path_error(&self.dir, err)
-    }
+/// Ten random characters of `[A-Za-z0-9]` from the kernel's generator.
+fn random_name() -> io::Result<String> {
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = [0_u8; 10];
+    rustix::rand::getrandom(&mut bytes, rustix::rand::GetRandomFlags::empty())?;
+    Ok(bytes
+        .iter()
+        .map(|b| char::from(CHARS[usize::from(*b) % CHARS.len()]))
+        .collect())
 }
 
 /// A prefix or suffix of a temp name: no `/` (which would leave the directory) and no
@@ -161,11 +189,9 @@ fn name_part(what: &str, part: Option<String>) -> Result<String, OpError> {
     Ok(part)
 }
 
-/// The path of a new temp entry as the guest would name it: `dir` as given, joined
-/// with the new name.
-fn guest_path(dir: &str, made: &Path) -> String {
-    let name = made.file_name().unwrap_or_default();
-    Path::new(dir).join(name).to_string_lossy().into_owned()
+/// The directory a temp op makes its entry in: `dir`, or the system's temp directory.
+fn temp_dir(dir: Option<String>) -> String {
+    dir.unwrap_or_else(|| std::env::temp_dir().to_string_lossy().into_owned())
 }
 
 /// Creates a new, empty directory with a unique name in `dir` (default: the system's
@@ -178,15 +204,15 @@ pub fn op_make_temp_dir(
     prefix: Option<String>,
     suffix: Option<String>,
 ) -> Result<String, OpError> {
-    let plan = TempPlan::new(ctx, dir, prefix, suffix, 0o700)?;
-    let made = plan
-        .builder()
-        .tempdir_in(&plan.resolved)
-        .map_err(|err| plan.error(err))?
-        .keep();
-    std::fs::set_permissions(&made, Permissions::from_mode(plan.mode))
-        .map_err(|err| plan.error(err))?;
-    Ok(guest_path(&plan.dir, &made))
+    let dir = temp_dir(dir);
+    let plan = TempPlan::new(ctx, &dir, prefix, suffix, 0o700)?;
+    plan.make(|dir, name| {
+        rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(plan.mode))?;
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let made = rustix::fs::openat(dir, name, flags, Mode::empty())?;
+        exact_mode(made.as_fd(), plan.mode)
+            .map_err(|err| Errno::from_io_error(&err).unwrap_or(Errno::IO))
+    })
 }
 
 /// Creates a new, empty file with a unique name in `dir` (default: the system's temp
@@ -199,16 +225,14 @@ pub fn op_make_temp_file(
     prefix: Option<String>,
     suffix: Option<String>,
 ) -> Result<String, OpError> {
-    let plan = TempPlan::new(ctx, dir, prefix, suffix, 0o600)?;
-    let (file, made) = plan
-        .builder()
-        .tempfile_in(&plan.resolved)
-        .map_err(|err| plan.error(err))?
-        .keep()
-        .map_err(|err| plan.error(err.error))?;
-    file.set_permissions(Permissions::from_mode(plan.mode))
-        .map_err(|err| plan.error(err))?;
-    Ok(guest_path(&plan.dir, &made))
+    let dir = temp_dir(dir);
+    let plan = TempPlan::new(ctx, &dir, prefix, suffix, 0o600)?;
+    plan.make(|dir, name| {
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let file = rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(plan.mode))?;
+        rustix::fs::fchmod(&file, Mode::from_raw_mode(plan.mode))
+    })
 }
 
 /// The runtime's current directory (absolute, symlinks resolved). Needs read access to
@@ -225,14 +249,8 @@ pub fn op_cwd(#[state] ctx: &FsContext) -> Result<String, OpError> {
 /// The process's cwd, and other runtimes', do not change.
 #[op(sync, permission = "fs.read")]
 pub fn op_chdir(#[state] ctx: &mut FsContext, path: &str) -> Result<(), OpError> {
-    let resolved = ctx.check(Access::Read, path)?;
-    let meta = std::fs::metadata(&resolved).map_err(|err| path_error(path, err))?;
-    if !meta.is_dir() {
-        return Err(path_error(
-            path,
-            io::Error::from_raw_os_error(libc::ENOTDIR),
-        ));
-    }
+    let dir = ctx.path(Access::Read, path)?;
+    let (_, resolved) = dir.walk(OFlags::PATH | OFlags::DIRECTORY, None)?;
     ctx.set_cwd(resolved);
     Ok(())
 }

@@ -9,18 +9,18 @@
 use std::borrow::Cow;
 use std::fs::{File, Permissions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::os::unix::fs::PermissionsExt;
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use opkit::{ErrorClass, NewResource, OpError, Resource, op};
+use rustix::fs::{AtFlags, OFlags};
 use serde::Deserialize;
 
-use crate::context::{FsContext, invalid_argument, path_error, quoted};
+use crate::beneath;
+use crate::context::{FsContext, GuestPath, STATX_FIELDS, invalid_argument, path_error, quoted};
 use crate::permissions::Access;
-use crate::resolve::Follow;
 use crate::stat::FsStat;
-use crate::times::file_time;
+use crate::times::timestamps;
 
 /// An open file, held by rid.
 #[derive(Debug)]
@@ -108,6 +108,31 @@ impl OpenOptions {
         accesses
     }
 
+    /// The `open(2)` flags of these options (`NOFOLLOW` aside: a final symlink is
+    /// followed, beneath the root).
+    fn flags(&self) -> OFlags {
+        let writes = self.write || self.append;
+        let mut flags = match (self.read, writes) {
+            (true, true) => OFlags::RDWR,
+            (false, true) => OFlags::WRONLY,
+            _ => OFlags::RDONLY,
+        };
+        if self.append {
+            flags |= OFlags::APPEND;
+        }
+        if self.create_new {
+            flags |= OFlags::CREATE | OFlags::EXCL;
+        } else {
+            if self.create {
+                flags |= OFlags::CREATE;
+            }
+            if self.truncate {
+                flags |= OFlags::TRUNC;
+            }
+        }
+        flags
+    }
+
     pub(crate) fn validate(&self) -> Result<(), OpError> {
         if !(self.read || self.write || self.append) {
             return Err(invalid_argument(
@@ -134,52 +159,45 @@ impl OpenOptions {
     }
 }
 
-/// Opens `resolved` (a path the caller checked) as `options` say. A file this call
-/// creates gets exactly `mode & !umask` of the runtime: the process's umask, which the
-/// kernel applies too, is undone with an `fchmod`.
+/// Opens the file `path` names as `options` say. A file this call creates gets exactly
+/// `mode & !umask` of the runtime: when the process's umask, which the kernel applies,
+/// would clear other bits, the file is created exclusively (so that this call knows it
+/// made it) and given its mode with an `fchmod`.
 pub(crate) fn open_checked(
     ctx: &FsContext,
-    resolved: &Path,
+    path: &GuestPath<'_>,
     options: &OpenOptions,
-) -> io::Result<File> {
+) -> Result<File, OpError> {
     let mode = ctx.creation_mode(options.mode.unwrap_or(0o666));
-    let open = |create_new: bool| {
-        let mut std_options = std::fs::OpenOptions::new();
-        std_options
-            .read(options.read)
-            .write(options.write)
-            .append(options.append)
-            .truncate(options.truncate && !create_new)
-            .create_new(create_new)
-            .mode(mode)
-            // The resolver replaced every symlink, so a symlink here was swapped in
-            // after the check: refuse it (`ELOOP`).
-            .custom_flags(libc::O_NOFOLLOW);
-        std_options.open(resolved)
-    };
-    let created = if options.create_new {
-        open(true)?
-    } else if options.create {
-        // Open the file if it exists, else create it exclusively, so that we know
-        // whether this call created it; retry if another process races us.
+    let flags = options.flags();
+    let creates = flags.contains(OFlags::CREATE);
+    if !creates || beneath::process_umask().is_some_and(|umask| mode & umask == 0) {
+        return path.open_file(flags, mode);
+    }
+    let exclusive = flags | OFlags::EXCL;
+    let created = if flags.contains(OFlags::EXCL) {
+        path.open_file(exclusive, mode)?
+    } else {
+        // Open the file if it exists, else create it exclusively; retry if another
+        // process races us.
         let mut attempts = 0;
         loop {
-            match open(false) {
-                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            match path.open_file(flags - OFlags::CREATE, mode) {
+                Err(err) if err.class() == ErrorClass::NotFound => {}
                 existing => return existing,
             }
-            match open(true) {
+            match path.open_file(exclusive, mode) {
                 Ok(file) => break file,
-                Err(err) if err.kind() == io::ErrorKind::AlreadyExists && attempts < 3 => {
+                Err(err) if err.class() == ErrorClass::AlreadyExists && attempts < 3 => {
                     attempts += 1;
                 }
                 Err(err) => return Err(err),
             }
         }
-    } else {
-        return open(false);
     };
-    created.set_permissions(Permissions::from_mode(mode))?;
+    created
+        .set_permissions(Permissions::from_mode(mode))
+        .map_err(|err| path.error(err))?;
     Ok(created)
 }
 
@@ -195,8 +213,8 @@ pub fn op_open(
 ) -> Result<NewResource<FsFile>, OpError> {
     let options = options.unwrap_or_else(OpenOptions::read_only);
     options.validate()?;
-    let resolved = ctx.check_with(&options.accesses(), path, Follow::Yes)?;
-    let file = open_checked(ctx, &resolved, &options).map_err(|err| path_error(path, err))?;
+    let guest = ctx.path_for(&options.accesses(), path)?;
+    let file = open_checked(ctx, &guest, &options)?;
     Ok(NewResource(FsFile::new(file, path)))
 }
 
@@ -249,8 +267,10 @@ pub fn op_seek(#[resource] rid: &FsFile, offset: i64, whence: u8) -> Result<u64,
 /// The metadata of an open file.
 #[op]
 pub fn op_fstat(#[resource] rid: &FsFile) -> Result<FsStat, OpError> {
-    let meta = rid.lock()?.metadata().map_err(|err| rid.error(err))?;
-    Ok(FsStat::from(&meta))
+    let file = rid.lock()?;
+    let stat = rustix::fs::statx(&*file, "", AtFlags::EMPTY_PATH, STATX_FIELDS)
+        .map_err(|err| rid.error(err.into()))?;
+    Ok(FsStat::from_statx(&stat))
 }
 
 /// Truncates or extends an open file to `len` bytes (default `0`).
@@ -278,7 +298,7 @@ pub fn op_fdatasync(#[resource] rid: &FsFile) -> Result<(), OpError> {
 /// epoch.
 #[op]
 pub fn op_futime(#[resource] rid: &FsFile, atime: f64, mtime: f64) -> Result<(), OpError> {
-    let (atime, mtime) = (file_time(atime)?, file_time(mtime)?);
+    let times = timestamps(atime, mtime)?;
     let file = rid.lock()?;
-    filetime::set_file_handle_times(&file, Some(atime), Some(mtime)).map_err(|err| rid.error(err))
+    rustix::fs::futimens(&*file, &times).map_err(|err| rid.error(err.into()))
 }

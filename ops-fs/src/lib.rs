@@ -26,18 +26,24 @@
 //!
 //! # Permissions
 //!
-//! Every path is resolved before it is checked: made absolute against the runtime's
-//! own cwd (kept in [`FsContext`], changed by `op_chdir` only for that runtime), then
-//! walked component by component with `..` applied to what is already resolved and
-//! every symlink replaced by its target. The resolved path must lie below a read root
-//! (`fs.read`) or a write root (`fs.write`), and it is the path the syscall then
-//! uses. Ops that act on a symlink itself (`op_lstat`, `op_remove`, `op_rename`,
-//! `op_symlink`, `op_read_link`, `op_link`, `op_mkdir`) resolve the parent and keep
-//! the last component; those that remove, rename or replace it need it strictly below
-//! a write root, so a root itself stays where it is. `op_rename` also needs read
-//! access to `from` when `to` is readable. Ops on an open rid check nothing: the
-//! check happened at `op_open`.
+//! Every root is opened once, as a handle, when it is added to [`FsPermissions`]. A
+//! guest's path is made absolute against the runtime's own cwd (kept in
+//! [`FsContext`], changed by `op_chdir` only for that runtime) and must be spelled
+//! below a root that grants the access the op needs (`fs.read` or `fs.write`). The rest
+//! of the path is then resolved by the kernel *beneath that root's handle*
+//! (`openat2(RESOLVE_BENEATH)`, or a walk of `O_NOFOLLOW` opens where the kernel has
+//! no `openat2`), and the op acts on the descriptor it got, never on a string resolved
+//! again: `..` and symlinks may move about inside the root, but any that would lead
+//! out of it, and any symlink with an absolute target, is refused with
+//! `PermissionDenied`, whenever it is swapped in. Ops that act on an entry itself
+//! (`op_lstat`, `op_remove`, `op_rename`, `op_symlink`, `op_read_link`, `op_link`,
+//! `op_mkdir`) open its parent beneath the root and use the last name with the `*at`
+//! calls; those that remove, rename or replace it need it strictly below a write root,
+//! so a root itself stays where it is. `op_rename` also needs read access to `from`
+//! when `to` is readable. Ops on an open rid check nothing: the check happened at
+//! `op_open`.
 
+mod beneath;
 mod contents;
 mod context;
 mod dir;
@@ -45,11 +51,11 @@ mod file;
 mod links;
 mod metadata;
 mod permissions;
-mod resolve;
 mod stat;
 mod times;
 mod tree;
 
+pub use beneath::Resolver;
 pub use contents::{op_read_file, op_read_text_file, op_write_file, op_write_text_file};
 pub use context::FsContext;
 pub use dir::{

@@ -1,12 +1,14 @@
 //! Links: link, symlink, read_link, realpath.
 
-use std::path::Path;
+use std::ffi::OsStr;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
 
 use opkit::{OpError, op};
+use rustix::fs::{AtFlags, OFlags};
 
-use crate::context::{FsContext, invalid_argument, path_error, paths_error};
+use crate::context::{FsContext, invalid_argument, paths_error};
 use crate::permissions::Access;
-use crate::resolve::Follow;
 
 /// Makes `to` a new hard link to the file `from` (a symlink `from` is linked itself,
 /// not followed). Needs read and write access to both paths: the link shares the
@@ -14,14 +16,23 @@ use crate::resolve::Follow;
 #[op(permission = "fs.read+fs.write")]
 pub fn op_link(#[state] ctx: &FsContext, from: &str, to: &str) -> Result<(), OpError> {
     let both = [Access::Read, Access::Write];
-    let source = ctx.check_with(&both, from, Follow::No)?;
-    let target = ctx.check_with(&both, to, Follow::No)?;
-    std::fs::hard_link(&source, &target).map_err(|err| paths_error(from, to, err))
+    let (source, target) = (ctx.path_for(&both, from)?, ctx.path_for(&both, to)?);
+    let (source_dir, source_name) = source.parent(true)?;
+    let (target_dir, target_name) = target.parent(true)?;
+    rustix::fs::linkat(
+        &source_dir,
+        source_name,
+        &target_dir,
+        target_name,
+        AtFlags::empty(),
+    )
+    .map_err(|err| paths_error(from, to, err.into()))
 }
 
 /// Creates a symlink at `path` whose target is `target`, stored as given. Needs write
 /// access to `path` only: the target is not touched, and every op that follows the
-/// link later checks where it leads.
+/// link later resolves it beneath the root `path` is in (an absolute target, or one
+/// that leads out of that root, is then refused).
 #[op(permission = "fs.write")]
 pub fn op_symlink(#[state] ctx: &FsContext, target: &str, path: &str) -> Result<(), OpError> {
     if target.is_empty() || target.contains('\0') {
@@ -29,24 +40,31 @@ pub fn op_symlink(#[state] ctx: &FsContext, target: &str, path: &str) -> Result<
             "a symlink target cannot be empty or contain NUL",
         ));
     }
-    let resolved = ctx.check_nofollow(Access::Write, path)?;
-    std::os::unix::fs::symlink(Path::new(target), &resolved)
-        .map_err(|err| paths_error(path, target, err))
+    let link = ctx.path(Access::Write, path)?;
+    let (dir, name) = link.parent(true)?;
+    rustix::fs::symlinkat(target, &dir, name).map_err(|err| paths_error(path, target, err.into()))
 }
 
 /// The target of a symlink, as stored.
 #[op(permission = "fs.read")]
 pub fn op_read_link(#[state] ctx: &FsContext, path: &str) -> Result<String, OpError> {
-    let resolved = ctx.check_nofollow(Access::Read, path)?;
-    let target = std::fs::read_link(&resolved).map_err(|err| path_error(path, err))?;
-    Ok(target.to_string_lossy().into_owned())
+    let link = ctx.path(Access::Read, path)?;
+    if link.entry_name().is_none() {
+        // A root, or a path ending in `..`: a directory, not a link.
+        return Err(link.error(io::Error::from_raw_os_error(libc::EINVAL)));
+    }
+    let (dir, name) = link.parent(false)?;
+    let target =
+        rustix::fs::readlinkat(&dir, name, Vec::new()).map_err(|err| link.error(err.into()))?;
+    Ok(OsStr::from_bytes(target.as_bytes())
+        .to_string_lossy()
+        .into_owned())
 }
 
 /// The absolute path of an existing file with every symlink, `.` and `..` resolved
 /// (relative paths start at the runtime's cwd).
 #[op(permission = "fs.read")]
 pub fn op_realpath(#[state] ctx: &FsContext, path: &str) -> Result<String, OpError> {
-    let resolved = ctx.check(Access::Read, path)?;
-    std::fs::symlink_metadata(&resolved).map_err(|err| path_error(path, err))?;
+    let (_, resolved) = ctx.path(Access::Read, path)?.walk(OFlags::PATH, None)?;
     Ok(resolved.to_string_lossy().into_owned())
 }

@@ -1,49 +1,48 @@
 //! Ops on a path's metadata: stat, lstat, exists, chmod, chown, utime, truncate.
+//!
+//! The ops that change metadata open the path (`O_PATH`, following a final symlink
+//! beneath the root) and change what they opened, through `AT_EMPTY_PATH`.
 
-use std::fs::Permissions;
-use std::io;
-use std::os::unix::fs::PermissionsExt;
+use std::os::fd::AsFd;
 
-use opkit::{OpError, op};
+use opkit::{ErrorClass, OpError, op};
+use rustix::fs::{AtFlags, Gid, Mode, OFlags, Uid};
 
-use crate::context::{FsContext, invalid_argument, path_error};
-use crate::file::{OpenOptions, open_checked};
+use crate::beneath::set_mode;
+use crate::context::{FsContext, invalid_argument};
 use crate::permissions::Access;
 use crate::stat::FsStat;
-use crate::times::file_time;
+use crate::times::timestamps;
 
 /// The metadata of a file, following a final symlink.
 #[op(permission = "fs.read")]
 pub fn op_stat(#[state] ctx: &FsContext, path: &str) -> Result<FsStat, OpError> {
-    let resolved = ctx.check(Access::Read, path)?;
-    let meta = std::fs::metadata(&resolved).map_err(|err| path_error(path, err))?;
-    Ok(FsStat::from(&meta))
+    let stat = ctx.path(Access::Read, path)?.stat(true)?;
+    Ok(FsStat::from_statx(&stat))
 }
 
 /// The metadata of a file; a final symlink is described itself, not followed.
 #[op(permission = "fs.read")]
 pub fn op_lstat(#[state] ctx: &FsContext, path: &str) -> Result<FsStat, OpError> {
-    let resolved = ctx.check_nofollow(Access::Read, path)?;
-    let meta = std::fs::symlink_metadata(&resolved).map_err(|err| path_error(path, err))?;
-    Ok(FsStat::from(&meta))
+    let stat = ctx.path(Access::Read, path)?.stat(false)?;
+    Ok(FsStat::from_statx(&stat))
 }
 
 /// Whether a path names an existing file, following symlinks: `false` when it or a
 /// parent is missing (or a parent is not a directory), an error for anything else.
 #[op(permission = "fs.read")]
 pub fn op_exists(#[state] ctx: &FsContext, path: &str) -> Result<bool, OpError> {
-    let resolved = ctx.check(Access::Read, path)?;
-    match std::fs::metadata(&resolved) {
+    match ctx.path(Access::Read, path)?.stat(true) {
         Ok(_) => Ok(true),
         Err(err)
             if matches!(
-                err.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                err.class(),
+                ErrorClass::NotFound | ErrorClass::NotADirectory
             ) =>
         {
             Ok(false)
         }
-        Err(err) => Err(path_error(path, err)),
+        Err(err) => Err(err),
     }
 }
 
@@ -56,9 +55,9 @@ pub fn op_chmod(#[state] ctx: &FsContext, path: &str, mode: u32) -> Result<(), O
             "`mode` takes permission bits, at most 0o7777",
         ));
     }
-    let resolved = ctx.check(Access::Write, path)?;
-    std::fs::set_permissions(&resolved, Permissions::from_mode(mode))
-        .map_err(|err| path_error(path, err))
+    let path = ctx.path(Access::Write, path)?;
+    let fd = path.open(OFlags::PATH, Mode::empty())?;
+    set_mode(fd.as_fd(), mode).map_err(|err| path.error(err))
 }
 
 /// Sets the owner and/or group of a file, following symlinks; a left-out id is kept.
@@ -69,8 +68,13 @@ pub fn op_chown(
     uid: Option<u32>,
     gid: Option<u32>,
 ) -> Result<(), OpError> {
-    let resolved = ctx.check(Access::Write, path)?;
-    std::os::unix::fs::chown(&resolved, uid, gid).map_err(|err| path_error(path, err))
+    let path = ctx.path(Access::Write, path)?;
+    let fd = path.open(OFlags::PATH, Mode::empty())?;
+    // `u32::MAX` is `-1`, which `chown(2)` reads as "keep", like a left-out id.
+    let uid = uid.filter(|&id| id != u32::MAX).map(Uid::from_raw);
+    let gid = gid.filter(|&id| id != u32::MAX).map(Gid::from_raw);
+    rustix::fs::chownat(&fd, "", uid, gid, AtFlags::EMPTY_PATH)
+        .map_err(|err| path.error(err.into()))
 }
 
 /// Sets the access and modification times of a file, in milliseconds since the
@@ -82,20 +86,18 @@ pub fn op_utime(
     atime: f64,
     mtime: f64,
 ) -> Result<(), OpError> {
-    let (atime, mtime) = (file_time(atime)?, file_time(mtime)?);
-    let resolved = ctx.check(Access::Write, path)?;
-    filetime::set_file_times(&resolved, atime, mtime).map_err(|err| path_error(path, err))
+    let times = timestamps(atime, mtime)?;
+    let path = ctx.path(Access::Write, path)?;
+    let fd = path.open(OFlags::PATH, Mode::empty())?;
+    rustix::fs::utimensat(&fd, "", &times, AtFlags::EMPTY_PATH)
+        .map_err(|err| path.error(err.into()))
 }
 
 /// Truncates or extends a file to `len` bytes (default `0`).
 #[op(permission = "fs.write")]
 pub fn op_truncate(#[state] ctx: &FsContext, path: &str, len: Option<u64>) -> Result<(), OpError> {
-    let resolved = ctx.check(Access::Write, path)?;
-    let options = OpenOptions {
-        write: true,
-        ..OpenOptions::default()
-    };
-    let file = open_checked(ctx, &resolved, &options).map_err(|err| path_error(path, err))?;
+    let path = ctx.path(Access::Write, path)?;
+    let file = path.open_file(OFlags::WRONLY, 0)?;
     file.set_len(len.unwrap_or(0))
-        .map_err(|err| path_error(path, err))
+        .map_err(|err| path.error(err))
 }

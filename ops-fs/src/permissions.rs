@@ -1,10 +1,15 @@
-//! `FsPermissions`: the read and write roots a runtime's fs ops may touch.
+//! `FsPermissions`: the read and write roots a runtime's fs ops may touch, each held
+//! open as a handle that every path is resolved beneath.
 
 use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use crate::resolve::{Follow, resolve};
+use rustix::fs::{Mode, OFlags};
+
+use crate::beneath::Resolver;
 
 /// The kind of access an op needs on a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,13 +35,17 @@ impl fmt::Display for Access {
     }
 }
 
-/// The directories a runtime may read and write, below which every path an fs op
-/// names must resolve. Deny by default: `FsPermissions::default()` allows nothing.
+/// The directories a runtime may read and write. Deny by default:
+/// `FsPermissions::default()` allows nothing.
 ///
-/// Roots are resolved when they are added (relative to the process's cwd, symlinks
-/// followed), so a root that is itself a symlink stands for its target. A write root
-/// grants write access only: reading below it needs a read root too (`allow_all`
-/// adds both).
+/// Each root is resolved when it is added (relative to the process's cwd, symlinks
+/// followed) and opened once as a handle; every path an fs op names is then resolved
+/// by the kernel *beneath* that handle, so no `..`, symlink or swap between a check
+/// and a use can leave it. A path belongs to the root its spelling starts with (the
+/// resolved root, or the root as it was named): `..` and symlinks may move about
+/// inside that root but never out of it, not even into another root. A write root
+/// grants write access only: reading below it needs a read root too (`allow_all` adds
+/// both). A root may also be a single file.
 ///
 /// ```
 /// use opkit_fs::{Access, FsPermissions};
@@ -51,8 +60,83 @@ impl fmt::Display for Access {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct FsPermissions {
-    read: Arc<[PathBuf]>,
-    write: Arc<[PathBuf]>,
+    roots: Arc<[Arc<Root>]>,
+    resolver: Resolver,
+}
+
+/// One root: where it is, what it grants, and its handle.
+#[derive(Debug)]
+pub(crate) struct Root {
+    /// The resolved path, then the path as named when it differs; each with its
+    /// number of components.
+    names: Vec<(PathBuf, usize)>,
+    read: bool,
+    write: bool,
+    /// Opened when the root is added, or on first use if it did not exist then.
+    handle: OnceLock<OwnedFd>,
+}
+
+impl Root {
+    fn new(given: &Path, read: bool, write: bool) -> Self {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+        let given = cwd.join(given);
+        // A root that does not exist yet keeps its path as named (made absolute), and
+        // is opened once something creates it.
+        let resolved = std::fs::canonicalize(&given).unwrap_or_else(|_| given.clone());
+        let mut names = vec![(resolved.clone(), resolved.components().count())];
+        if given != resolved {
+            names.push((given.clone(), given.components().count()));
+        }
+        let root = Self {
+            names,
+            read,
+            write,
+            handle: OnceLock::new(),
+        };
+        let _ = root.handle();
+        root
+    }
+
+    /// The resolved path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.names[0].0
+    }
+
+    pub(crate) fn grants(&self, access: Access) -> bool {
+        match access {
+            Access::Read => self.read,
+            Access::Write => self.write,
+        }
+    }
+
+    /// The root's handle, opening it if it was missing until now.
+    pub(crate) fn handle(&self) -> io::Result<BorrowedFd<'_>> {
+        if let Some(fd) = self.handle.get() {
+            return Ok(fd.as_fd());
+        }
+        let fd = rustix::fs::open(self.path(), OFlags::PATH | OFlags::CLOEXEC, Mode::empty())?;
+        // Two threads may open it at once; one handle is kept, the other closed.
+        let _ = self.handle.set(fd);
+        match self.handle.get() {
+            Some(fd) => Ok(fd.as_fd()),
+            None => Err(io::Error::from(io::ErrorKind::NotFound)),
+        }
+    }
+
+    /// The number of components of the name `path` starts with, if any.
+    fn prefix_of(&self, path: &Path) -> Option<usize> {
+        self.names
+            .iter()
+            .find(|(name, _)| path.starts_with(name))
+            .map(|(_, depth)| *depth)
+    }
+}
+
+/// The root a path is resolved beneath, and how many of the path's components name it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Located<'a> {
+    pub(crate) root: &'a Root,
+    pub(crate) depth: usize,
 }
 
 impl FsPermissions {
@@ -63,68 +147,100 @@ impl FsPermissions {
 
     /// Allows reading below `root`.
     pub fn allow_read(self, root: impl AsRef<Path>) -> Self {
-        let read = add_root(&self.read, root.as_ref());
-        Self { read, ..self }
+        self.add(root.as_ref(), true, false)
     }
 
     /// Allows writing below `root` (not reading: add a read root for that).
     pub fn allow_write(self, root: impl AsRef<Path>) -> Self {
-        let write = add_root(&self.write, root.as_ref());
-        Self { write, ..self }
+        self.add(root.as_ref(), false, true)
     }
 
     /// Allows reading and writing below `root`.
     pub fn allow_all(self, root: impl AsRef<Path>) -> Self {
-        let root = root.as_ref();
-        self.allow_read(root).allow_write(root)
+        self.add(root.as_ref(), true, true)
+    }
+
+    /// Resolves paths with `resolver` instead of `openat2` (see [`Resolver`]).
+    pub fn resolve_with(self, resolver: Resolver) -> Self {
+        Self { resolver, ..self }
+    }
+
+    pub(crate) fn resolver(&self) -> Resolver {
+        self.resolver
     }
 
     /// The resolved read roots.
-    pub fn read_roots(&self) -> &[PathBuf] {
-        &self.read
+    pub fn read_roots(&self) -> Vec<PathBuf> {
+        self.roots_for(Access::Read)
     }
 
     /// The resolved write roots.
-    pub fn write_roots(&self) -> &[PathBuf] {
-        &self.write
+    pub fn write_roots(&self) -> Vec<PathBuf> {
+        self.roots_for(Access::Write)
     }
 
-    /// Whether `resolved` (an absolute, symlink-free path, as the ops' resolver makes
-    /// it) lies below a root for `access`.
-    pub fn allows(&self, access: Access, resolved: &Path) -> bool {
-        let roots = match access {
-            Access::Read => &self.read,
-            Access::Write => &self.write,
-        };
-        roots.iter().any(|root| resolved.starts_with(root))
+    fn roots_for(&self, access: Access) -> Vec<PathBuf> {
+        let roots = self.roots.iter().filter(|root| root.grants(access));
+        roots.map(|root| root.path().to_path_buf()).collect()
     }
 
-    /// Whether `resolved` lies strictly below a root for `access`: what an op that
-    /// removes, renames or replaces the entry itself needs, since doing that to a root
-    /// would change its parent directory, which is outside the root.
-    pub(crate) fn allows_entry(&self, access: Access, resolved: &Path) -> bool {
-        let roots = match access {
-            Access::Read => &self.read,
-            Access::Write => &self.write,
-        };
-        roots
+    /// Whether `path` (absolute) is spelled below a root for `access`: the first check
+    /// of every op. Where it then leads is checked by the kernel, beneath the root.
+    pub fn allows(&self, access: Access, path: &Path) -> bool {
+        self.locate(access, path).is_some()
+    }
+
+    /// Whether anything at or below `path` can be read: it lies below a read root, or a
+    /// read root lies below it.
+    pub(crate) fn reads_within(&self, path: &Path) -> bool {
+        self.roots.iter().filter(|root| root.read).any(|root| {
+            root.prefix_of(path).is_some()
+                || root.names.iter().any(|(name, _)| name.starts_with(path))
+        })
+    }
+
+    /// Whether `path` lies below a root, not at one.
+    pub(crate) fn strictly_inside_a_root(&self, path: &Path) -> bool {
+        let names = self.roots.iter().flat_map(|root| &root.names);
+        names
+            .into_iter()
+            .any(|(name, _)| path != name && path.starts_with(name))
+    }
+
+    /// The widest root that grants `access` on `path`: the one named by the fewest
+    /// components, so that `..` has the most room inside it.
+    pub(crate) fn locate(&self, access: Access, path: &Path) -> Option<Located<'_>> {
+        self.roots
             .iter()
-            .any(|root| resolved != root.as_path() && resolved.starts_with(root))
+            .filter(|root| root.grants(access))
+            .filter_map(|root| {
+                let depth = root.prefix_of(path)?;
+                Some(Located { root, depth })
+            })
+            .min_by_key(|located| located.depth)
     }
 
-    /// Whether anything at or below `resolved` can be read: it lies below a read root,
-    /// or a read root lies below it.
-    pub(crate) fn reads_within(&self, resolved: &Path) -> bool {
-        self.read
-            .iter()
-            .any(|root| resolved.starts_with(root) || root.starts_with(resolved))
+    fn add(self, given: &Path, read: bool, write: bool) -> Self {
+        let mut root = Root::new(given, read, write);
+        let mut roots: Vec<Arc<Root>> = Vec::with_capacity(self.roots.len() + 1);
+        for old in self.roots.iter() {
+            if old.path() == root.path() {
+                // The same directory named twice: one root with both grants.
+                root.read |= old.read;
+                root.write |= old.write;
+                for name in &old.names {
+                    if !root.names.contains(name) {
+                        root.names.push(name.clone());
+                    }
+                }
+            } else {
+                roots.push(Arc::clone(old));
+            }
+        }
+        roots.push(Arc::new(root));
+        Self {
+            roots: roots.into(),
+            ..self
+        }
     }
-}
-
-fn add_root(roots: &[PathBuf], root: &Path) -> Arc<[PathBuf]> {
-    // A root that cannot be resolved (a symlink loop) is kept unresolved: it then
-    // matches only paths that resolve to exactly it, which no resolved path can be.
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    let resolved = resolve(&cwd, root, Follow::Yes).unwrap_or_else(|_| root.to_path_buf());
-    roots.iter().cloned().chain([resolved]).collect()
 }

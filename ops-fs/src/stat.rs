@@ -1,8 +1,6 @@
 //! `FsStat`: the metadata `op_stat`, `op_lstat` and `op_fstat` answer with.
 
-use std::fs::{FileType, Metadata};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::time::{SystemTime, UNIX_EPOCH};
+use rustix::fs::{FileType, Statx, StatxFlags, StatxTimestamp, makedev};
 
 use serde::Serialize;
 
@@ -20,21 +18,15 @@ pub enum FileKind {
 }
 
 impl FileKind {
-    pub fn of(file_type: FileType) -> Self {
-        if file_type.is_symlink() {
-            Self::Symlink
-        } else if file_type.is_dir() {
-            Self::Dir
-        } else if file_type.is_fifo() {
-            Self::Fifo
-        } else if file_type.is_socket() {
-            Self::Socket
-        } else if file_type.is_block_device() {
-            Self::BlockDevice
-        } else if file_type.is_char_device() {
-            Self::CharDevice
-        } else {
-            Self::File
+    pub(crate) fn of(file_type: FileType) -> Self {
+        match file_type {
+            FileType::Symlink => Self::Symlink,
+            FileType::Directory => Self::Dir,
+            FileType::Fifo => Self::Fifo,
+            FileType::Socket => Self::Socket,
+            FileType::BlockDevice => Self::BlockDevice,
+            FileType::CharacterDevice => Self::CharDevice,
+            FileType::RegularFile | FileType::Unknown => Self::File,
         }
     }
 }
@@ -66,39 +58,33 @@ pub struct FsStat {
     pub blocks: u64,
 }
 
-impl From<&Metadata> for FsStat {
-    fn from(meta: &Metadata) -> Self {
-        let kind = FileKind::of(meta.file_type());
+impl FsStat {
+    /// What `statx` reported. A time the file system did not fill in is `null`.
+    pub(crate) fn from_statx(stat: &Statx) -> Self {
+        let kind = FileKind::of(FileType::from_raw_mode(stat.stx_mode.into()));
+        let has = |field: StatxFlags| StatxFlags::from_bits_retain(stat.stx_mask).contains(field);
+        let time = |field, t: &StatxTimestamp| {
+            has(field).then(|| t.tv_sec as f64 * 1000.0 + f64::from(t.tv_nsec) / 1e6)
+        };
         Self {
             kind,
             is_file: kind == FileKind::File,
             is_dir: kind == FileKind::Dir,
             is_symlink: kind == FileKind::Symlink,
-            size: meta.len(),
-            mode: meta.mode() & 0o7777,
-            mtime: meta.modified().ok().map(epoch_ms),
-            atime: meta.accessed().ok().map(epoch_ms),
-            ctime: Some(meta.ctime() as f64 * 1000.0 + meta.ctime_nsec() as f64 / 1e6),
-            birthtime: meta.created().ok().map(epoch_ms),
-            dev: meta.dev(),
-            ino: meta.ino(),
-            nlink: meta.nlink(),
-            uid: meta.uid(),
-            gid: meta.gid(),
-            rdev: meta.rdev(),
-            blksize: meta.blksize(),
-            blocks: meta.blocks(),
-        }
-    }
-}
-
-/// Milliseconds since the epoch, negative before it.
-pub(crate) fn epoch_ms(time: SystemTime) -> f64 {
-    match time.duration_since(UNIX_EPOCH) {
-        Ok(after) => after.as_secs() as f64 * 1000.0 + f64::from(after.subsec_nanos()) / 1e6,
-        Err(before) => {
-            let before = before.duration();
-            -(before.as_secs() as f64 * 1000.0 + f64::from(before.subsec_nanos()) / 1e6)
+            size: stat.stx_size,
+            mode: u32::from(stat.stx_mode) & 0o7777,
+            mtime: time(StatxFlags::MTIME, &stat.stx_mtime),
+            atime: time(StatxFlags::ATIME, &stat.stx_atime),
+            ctime: time(StatxFlags::CTIME, &stat.stx_ctime),
+            birthtime: time(StatxFlags::BTIME, &stat.stx_btime),
+            dev: makedev(stat.stx_dev_major, stat.stx_dev_minor),
+            ino: stat.stx_ino,
+            nlink: u64::from(stat.stx_nlink),
+            uid: stat.stx_uid,
+            gid: stat.stx_gid,
+            rdev: makedev(stat.stx_rdev_major, stat.stx_rdev_minor),
+            blksize: u64::from(stat.stx_blksize),
+            blocks: stat.stx_blocks,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Times on the wire: milliseconds since the Unix epoch, as a JSON number.
 
-use filetime::FileTime;
 use opkit::OpError;
+use rustix::fs::Timespec;
+use rustix::fs::Timestamps;
 
 use crate::context::invalid_argument;
 
@@ -9,7 +10,7 @@ use crate::context::invalid_argument;
 const MAX_MS: f64 = 8.64e15;
 
 /// A time argument in milliseconds since the epoch (fractions kept to the nanosecond).
-pub(crate) fn file_time(ms: f64) -> Result<FileTime, OpError> {
+pub(crate) fn file_time(ms: f64) -> Result<Timespec, OpError> {
     if !ms.is_finite() || ms.abs() > MAX_MS {
         return Err(invalid_argument(format!(
             "a time is milliseconds since the epoch within ±{MAX_MS:e}, not {ms}"
@@ -20,7 +21,18 @@ pub(crate) fn file_time(ms: f64) -> Result<FileTime, OpError> {
     let nanos = ((ms - secs * 1000.0) * 1e6)
         .round()
         .clamp(0.0, 999_999_999.0);
-    Ok(FileTime::from_unix_time(secs as i64, nanos as u32))
+    Ok(Timespec {
+        tv_sec: secs as i64,
+        tv_nsec: nanos as _,
+    })
+}
+
+/// The access and modification times of a `utime` call.
+pub(crate) fn timestamps(atime: f64, mtime: f64) -> Result<Timestamps, OpError> {
+    Ok(Timestamps {
+        last_access: file_time(atime)?,
+        last_modification: file_time(mtime)?,
+    })
 }
 
 #[cfg(test)]
@@ -30,9 +42,9 @@ mod tests {
     #[test]
     fn milliseconds_become_seconds_and_nanos() {
         let t = file_time(1_500.25).unwrap();
-        assert_eq!((t.unix_seconds(), t.nanoseconds()), (1, 500_250_000));
+        assert_eq!((t.tv_sec, t.tv_nsec), (1, 500_250_000));
         let t = file_time(-1.0).unwrap();
-        assert_eq!((t.unix_seconds(), t.nanoseconds()), (-1, 999_000_000));
+        assert_eq!((t.tv_sec, t.tv_nsec), (-1, 999_000_000));
         assert!(file_time(f64::NAN).is_err());
         assert!(file_time(1e300).is_err());
     }

@@ -82,6 +82,7 @@ async fn ten_thousand_opened_and_closed_files_leave_the_fd_count_unchanged() {
     );
     assert_eq!(after_open_close, before);
     assert_eq!(after_whole_files, before);
-    assert_eq!(after_drop, before);
+    // The runtime held the only copy of its permissions, whose root handle went too.
+    assert_eq!(after_drop, before - 1);
     assert!(root.join("many/9999").is_file());
 }

@@ -5,6 +5,8 @@
 mod common;
 
 use std::io::Write;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use common::{Entry, Fixture};
@@ -17,6 +19,11 @@ async fn deadline<F: std::future::Future>(what: &str, future: F) -> F::Output {
         Ok(out) => out,
         Err(_) => panic!("{what} did not finish: deadlock"),
     }
+}
+
+/// Polls `future` once.
+async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
+    std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *future).poll(cx))).await
 }
 
 /// A FIFO makes the first read block until the test writes, so the second read is
@@ -42,14 +49,23 @@ async fn a_second_op_on_a_busy_rid_is_refused_and_the_host_stays_free() {
     let rid = fx.ok("op_open", json!(["pipe"])).await;
     let args = json!([rid]).to_string();
 
-    let first = fx
-        .rt
-        .call_async("op_read_async", args.as_bytes(), vec![vec![0; 16]]);
-    // Wait until the first read holds the file: then every op on the rid is `Busy`.
-    let busy = deadline("the first read to start", async {
+    // Start the first read and wait until it holds the file: then every op on the rid
+    // is `Busy`. The probe takes the file for an instant too, so the read may find it
+    // taken and end at once with `Busy` (nothing was written yet): then it starts anew.
+    let start = || {
+        fx.rt
+            .call_async("op_read_async", args.as_bytes(), vec![vec![0; 16]])
+    };
+    let (first, busy) = deadline("the first read to start", async {
+        let mut first = start();
         loop {
+            if let Poll::Ready(out) = poll_once(&mut first).await {
+                assert_eq!(out.result.unwrap_err().class(), ErrorClass::Busy);
+                first = start();
+                continue;
+            }
             match fx.rt.call_sync("op_fstat_sync", args.as_bytes(), &mut []) {
-                Err(err) if err.class() == ErrorClass::Busy => break err,
+                Err(err) if err.class() == ErrorClass::Busy => break (first, err),
                 _ => tokio::time::sleep(Duration::from_millis(1)).await,
             }
         }
