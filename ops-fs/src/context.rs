@@ -115,13 +115,15 @@ impl FsContext {
         } else {
             Cow::Owned(self.cwd.join(path))
         };
-        let abs = if abs
-            .as_os_str()
-            .as_bytes()
-            .windows(2)
-            .any(|pair| pair == b"..")
-        {
+        // Clean, so that roots match byte by byte.
+        let bytes = abs.as_os_str().as_bytes();
+        let abs = if bytes.windows(2).any(|pair| pair == b"..") {
             Cow::Owned(self.apply_known_parents(&abs))
+        } else if bytes.windows(2).any(|pair| pair == b"//")
+            || bytes.windows(3).any(|triple| triple == b"/./")
+            || bytes.ends_with(b"/.")
+        {
+            Cow::Owned(abs.components().collect())
         } else {
             abs
         };
@@ -135,7 +137,7 @@ impl FsContext {
             base = match base {
                 None => Some(located),
                 Some(other) => {
-                    let (outer, inner) = if located.depth < other.depth {
+                    let (outer, inner) = if located.rest < other.rest {
                         (located, other)
                     } else {
                         (other, located)
@@ -151,7 +153,7 @@ impl FsContext {
         Ok(GuestPath {
             resolver: self.perms.resolver(),
             root: located.root,
-            depth: located.depth,
+            rest: located.rest,
             abs,
             guest: path,
             access: first,
@@ -195,10 +197,10 @@ impl FsContext {
 pub(crate) struct GuestPath<'a> {
     resolver: Resolver,
     root: &'a Root,
-    /// The path made absolute against the cwd, as spelled (`..` kept).
+    /// The path made absolute against the cwd and clean, as spelled.
     abs: Cow<'a, Path>,
-    /// How many of `abs`'s components name the root.
-    depth: usize,
+    /// Where the rest of `abs` after the root's name starts.
+    rest: usize,
     guest: &'a str,
     access: Access,
 }
@@ -244,11 +246,10 @@ impl<'a> GuestPath<'a> {
 
     /// The rest of the path beneath the root; empty for the root itself.
     pub(crate) fn rel(&self) -> &Path {
-        let mut components = self.abs.components();
-        for _ in 0..self.depth {
-            components.next();
-        }
-        components.as_path()
+        let bytes = self.abs.as_os_str().as_bytes();
+        Path::new(OsStr::from_bytes(
+            bytes.get(self.rest..).unwrap_or_default(),
+        ))
     }
 
     fn root_handle(&self) -> Result<BorrowedFd<'a>, OpError> {
@@ -333,7 +334,20 @@ impl<'a> GuestPath<'a> {
     /// The entry's parent beneath the root and its name, when the path ends in one.
     pub(crate) fn entry_name(&self) -> Option<(&Path, &OsStr)> {
         let rel = self.rel();
-        Some((rel.parent()?, rel.file_name()?))
+        let bytes = rel.as_os_str().as_bytes();
+        let (parent, name) = match bytes.iter().rposition(|&b| b == b'/') {
+            _ if bytes.is_empty() || bytes.ends_with(b"/") => {
+                return Some((rel.parent()?, rel.file_name()?));
+            }
+            Some(slash) => (&bytes[..slash], &bytes[slash + 1..]),
+            None => (&b""[..], bytes),
+        };
+        (name != b"..").then(|| {
+            (
+                Path::new(OsStr::from_bytes(parent)),
+                OsStr::from_bytes(name),
+            )
+        })
     }
 
     /// The directory that holds the entry the path names, opened beneath the root, and

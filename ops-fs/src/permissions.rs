@@ -4,6 +4,7 @@
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -67,9 +68,10 @@ pub struct FsPermissions {
 /// One root: where it is, what it grants, and its handle.
 #[derive(Debug)]
 pub(crate) struct Root {
-    /// The resolved path, then the path as named when it differs; each with its
-    /// number of components.
-    names: Vec<(PathBuf, usize)>,
+    /// The resolved path, then the path as named when it differs; both absolute and
+    /// clean (no `.`, `..`, repeated or trailing `/`), so that a prefix of a clean path
+    /// can be matched byte by byte.
+    names: Vec<PathBuf>,
     read: bool,
     write: bool,
     /// Opened when the root is added, or on first use if it did not exist then.
@@ -79,13 +81,13 @@ pub(crate) struct Root {
 impl Root {
     fn new(given: &Path, read: bool, write: bool) -> Self {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-        let given = cwd.join(given);
+        let given: PathBuf = cwd.join(given).components().collect();
         // A root that does not exist yet keeps its path as named (made absolute), and
         // is opened once something creates it.
         let resolved = std::fs::canonicalize(&given).unwrap_or_else(|_| given.clone());
-        let mut names = vec![(resolved.clone(), resolved.components().count())];
-        if given != resolved {
-            names.push((given.clone(), given.components().count()));
+        let mut names = vec![resolved.components().collect::<PathBuf>()];
+        if given != names[0] {
+            names.push(given);
         }
         let root = Self {
             names,
@@ -99,7 +101,7 @@ impl Root {
 
     /// The resolved path.
     pub(crate) fn path(&self) -> &Path {
-        &self.names[0].0
+        &self.names[0]
     }
 
     pub(crate) fn grants(&self, access: Access) -> bool {
@@ -123,20 +125,29 @@ impl Root {
         }
     }
 
-    /// The number of components of the name `path` starts with, if any.
+    /// Where the rest of `path` (absolute and clean) starts after the name of this
+    /// root it starts with, if any.
     fn prefix_of(&self, path: &Path) -> Option<usize> {
-        self.names
-            .iter()
-            .find(|(name, _)| path.starts_with(name))
-            .map(|(_, depth)| *depth)
+        let path = path.as_os_str().as_bytes();
+        self.names.iter().find_map(|name| {
+            let name = name.as_os_str().as_bytes();
+            let rest = path.strip_prefix(name)?;
+            match rest.first() {
+                None => Some(path.len()),
+                Some(b'/') => Some(name.len() + 1),
+                // `/` as a root: every path continues it.
+                Some(_) if name.ends_with(b"/") => Some(name.len()),
+                Some(_) => None,
+            }
+        })
     }
 }
 
-/// The root a path is resolved beneath, and how many of the path's components name it.
+/// The root a path is resolved beneath, and where the rest of the path starts.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Located<'a> {
     pub(crate) root: &'a Root,
-    pub(crate) depth: usize,
+    pub(crate) rest: usize,
 }
 
 impl FsPermissions {
@@ -194,8 +205,7 @@ impl FsPermissions {
     /// read root lies below it.
     pub(crate) fn reads_within(&self, path: &Path) -> bool {
         self.roots.iter().filter(|root| root.read).any(|root| {
-            root.prefix_of(path).is_some()
-                || root.names.iter().any(|(name, _)| name.starts_with(path))
+            root.prefix_of(path).is_some() || root.names.iter().any(|name| name.starts_with(path))
         })
     }
 
@@ -204,20 +214,20 @@ impl FsPermissions {
         let names = self.roots.iter().flat_map(|root| &root.names);
         names
             .into_iter()
-            .any(|(name, _)| path != name && path.starts_with(name))
+            .any(|name| path != name && path.starts_with(name))
     }
 
-    /// The widest root that grants `access` on `path`: the one named by the fewest
-    /// components, so that `..` has the most room inside it.
+    /// The widest root that grants `access` on `path` (absolute and clean): the one
+    /// with the shortest name, so that `..` has the most room inside it.
     pub(crate) fn locate(&self, access: Access, path: &Path) -> Option<Located<'_>> {
         self.roots
             .iter()
             .filter(|root| root.grants(access))
             .filter_map(|root| {
-                let depth = root.prefix_of(path)?;
-                Some(Located { root, depth })
+                let rest = root.prefix_of(path)?;
+                Some(Located { root, rest })
             })
-            .min_by_key(|located| located.depth)
+            .min_by_key(|located| located.rest)
     }
 
     fn add(self, given: &Path, read: bool, write: bool) -> Self {

@@ -564,3 +564,86 @@ async fn cwd_chdir_and_umask_belong_to_the_runtime() {
     let out = other.call_sync("op_cwd_sync", b"[]", &mut []).unwrap();
     assert_eq!(out, json!(fx.root.to_str().unwrap()).to_string().as_bytes());
 }
+
+/// A sparse file stays sparse: its holes are not written as zeros. Copying a file onto
+/// itself is refused before anything is truncated.
+#[tokio::test(flavor = "current_thread")]
+async fn copy_file_keeps_holes_and_refuses_a_copy_onto_itself() {
+    use std::os::unix::fs::{FileExt, MetadataExt};
+    for entry in BOTH {
+        let fx = Fixture::new(entry);
+        let sparse = std::fs::File::create(fx.path("sparse")).unwrap();
+        sparse.set_len(32 << 20).unwrap();
+        sparse.write_all_at(b"head", 0).unwrap();
+        sparse.write_all_at(b"middle", 16 << 20).unwrap();
+        drop(sparse);
+        let copied = fx.ok("op_copy_file", json!(["sparse", "copy"])).await;
+        assert_eq!(copied, json!(32 << 20));
+        let (from, to) = (fx.path("sparse"), fx.path("copy"));
+        assert_eq!(std::fs::read(&from).unwrap(), std::fs::read(&to).unwrap());
+        let (source, copy) = (from.metadata().unwrap(), to.metadata().unwrap());
+        assert_eq!(copy.len(), 32 << 20);
+        // 512-byte blocks: two data extents, nowhere near the 65,536 of a full copy.
+        assert!(
+            copy.blocks() <= source.blocks().max(64),
+            "the copy has {} blocks, the source {}",
+            copy.blocks(),
+            source.blocks()
+        );
+
+        let err = fx.err("op_copy_file", json!(["copy", "./copy"])).await;
+        assert_eq!(err.class(), opkit::ErrorClass::TypeError, "{err}");
+        assert!(err.message().contains("the same file"), "{err}");
+        assert_eq!(
+            to.metadata().unwrap().len(),
+            32 << 20,
+            "nothing was truncated"
+        );
+    }
+}
+
+/// A symlink whose target is absolute is refused when followed, even into its own
+/// root: it is resolved beneath the root, where an absolute target has no meaning. A
+/// relative target to the same file works, and the link itself can be read.
+#[tokio::test(flavor = "current_thread")]
+async fn symlinks_with_absolute_targets_are_refused_when_followed() {
+    for entry in BOTH {
+        let fx = Fixture::new(entry);
+        std::fs::write(fx.path("f"), "inside").unwrap();
+        let absolute = fx.path("f").to_str().unwrap().to_owned();
+        fx.ok("op_symlink", json!([absolute, "abs"])).await;
+        fx.ok("op_symlink", json!(["f", "rel"])).await;
+        let err = fx.err("op_read_text_file", json!(["abs"])).await;
+        assert_eq!(err.class(), opkit::ErrorClass::PermissionDenied, "{err}");
+        assert_eq!(
+            err.message(),
+            "'abs': read access denied: the path leads outside its read root through '..' or a symlink"
+        );
+        assert_eq!(
+            fx.ok("op_read_text_file", json!(["rel"])).await,
+            json!("inside")
+        );
+        assert_eq!(fx.ok("op_read_link", json!(["abs"])).await, json!(absolute));
+        assert_eq!(
+            fx.ok("op_lstat", json!(["abs"])).await["kind"],
+            json!("symlink")
+        );
+    }
+}
+
+/// A recursive remove walks by handle and stops at a depth a guest cannot use to
+/// exhaust the host's descriptors; what is left can be removed in parts.
+#[tokio::test(flavor = "current_thread")]
+async fn recursive_remove_is_bounded_in_depth() {
+    for entry in BOTH {
+        let fx = Fixture::new(entry);
+        let deep = std::iter::repeat_n("d", 300).collect::<Vec<_>>().join("/");
+        fx.ok("op_mkdir", json!([deep, true])).await;
+        let err = fx.err("op_remove", json!(["d", true])).await;
+        assert!(err.message().contains("deeper than 256 levels"), "{err}");
+        let half = std::iter::repeat_n("d", 150).collect::<Vec<_>>().join("/");
+        fx.ok("op_remove", json!([half, true])).await;
+        fx.ok("op_remove", json!(["d", true])).await;
+        assert!(!fx.path("d").exists());
+    }
+}

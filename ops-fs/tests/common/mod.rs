@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use opkit::{OpError, Runtime};
-use opkit_fs::{FsContext, FsPermissions};
+use opkit_fs::{FsContext, FsPermissions, Resolver};
 use serde_json::Value;
 
 /// Which entry of an op a call goes through.
@@ -33,11 +33,17 @@ impl Fixture {
         Self::with_perms(entry, |root| FsPermissions::default().allow_all(root))
     }
 
-    /// The permissions made from the temp dir's path.
+    /// The permissions made from the temp dir's path. Paths are resolved with
+    /// `openat2` for the sync entry and by the walk for the async one, so that every
+    /// test that runs both entries runs both resolvers too.
     pub fn with_perms(entry: Entry, perms: impl FnOnce(&Path) -> FsPermissions) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().canonicalize().unwrap();
-        let ctx = FsContext::new(perms(&root))
+        let resolver = match entry {
+            Entry::Sync => Resolver::Openat2,
+            Entry::Async => Resolver::Walk,
+        };
+        let ctx = FsContext::new(perms(&root).resolve_with(resolver))
             .with_cwd(&root)
             .with_umask(0o022);
         let rt = Runtime::new([opkit_fs::extension_with(ctx)]).unwrap();
