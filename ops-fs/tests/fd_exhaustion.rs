@@ -15,7 +15,7 @@ async fn emfile_is_resource_exhausted_and_passes() {
     std::fs::write(fx.path("f"), "x").unwrap();
     let open_now = std::fs::read_dir("/proc/self/fd").unwrap().count() as u64;
     let limit = getrlimit(Resource::Nofile);
-    let mut lowered = limit.clone();
+    let mut lowered = limit;
     lowered.current = Some(open_now + 16);
     setrlimit(Resource::Nofile, lowered).unwrap();
 
