@@ -2,6 +2,7 @@
 
 use std::any::{Any, type_name};
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -31,7 +32,18 @@ pub trait Resource: Any + Send + Sync {
 
 struct Entry {
     resource: Arc<dyn Resource>,
-    cancel: CancellationToken,
+    /// Made when the first pending op asks for it: most resources never have one.
+    cancel: OnceCell<CancellationToken>,
+}
+
+impl Entry {
+    /// Wakes the ops pending on the resource with `Interrupted`, then closes it.
+    fn interrupt(self) {
+        if let Some(cancel) = self.cancel.get() {
+            cancel.cancel();
+        }
+        self.resource.close();
+    }
 }
 
 /// The resources of one runtime.
@@ -69,7 +81,7 @@ impl ResourceTable {
             .ok_or_else(|| OpError::generic("resource ids of this runtime are exhausted"))?;
         let entry = Entry {
             resource,
-            cancel: CancellationToken::new(),
+            cancel: OnceCell::new(),
         };
         self.entries.insert(rid, entry);
         Ok(rid)
@@ -98,7 +110,8 @@ impl ResourceTable {
 
     /// The token that closing `rid` cancels: ops pending on the resource watch it.
     pub fn cancel_token(&self, rid: ResourceId) -> Option<CancellationToken> {
-        self.entries.get(&rid).map(|entry| entry.cancel.clone())
+        let entry = self.entries.get(&rid)?;
+        Some(entry.cancel.get_or_init(CancellationToken::new).clone())
     }
 
     /// The resource behind `rid`, whatever its type.
@@ -119,16 +132,14 @@ impl ResourceTable {
     /// its [`Resource::close`] hook.
     pub fn close(&mut self, rid: ResourceId) -> Result<(), OpError> {
         let entry = self.entries.remove(&rid).ok_or_else(|| not_open(rid))?;
-        entry.cancel.cancel();
-        entry.resource.close();
+        entry.interrupt();
         Ok(())
     }
 
     /// Closes every resource, in rid order.
     pub fn close_all(&mut self) {
         for (_, entry) in std::mem::take(&mut self.entries) {
-            entry.cancel.cancel();
-            entry.resource.close();
+            entry.interrupt();
         }
     }
 

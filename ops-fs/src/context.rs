@@ -116,16 +116,10 @@ impl FsContext {
             Cow::Owned(self.cwd.join(path))
         };
         // Clean, so that roots match byte by byte.
-        let bytes = abs.as_os_str().as_bytes();
-        let abs = if bytes.windows(2).any(|pair| pair == b"..") {
-            Cow::Owned(self.apply_known_parents(&abs))
-        } else if bytes.windows(2).any(|pair| pair == b"//")
-            || bytes.windows(3).any(|triple| triple == b"/./")
-            || bytes.ends_with(b"/.")
-        {
-            Cow::Owned(abs.components().collect())
-        } else {
-            abs
+        let abs = match Spelling::of(abs.as_os_str().as_bytes()) {
+            Spelling::Clean => abs,
+            Spelling::Unclean => Cow::Owned(abs.components().collect()),
+            Spelling::DotDot => Cow::Owned(self.apply_known_parents(&abs)),
         };
         let first = accesses.first().copied().unwrap_or(Access::Read);
         let mut base = None;
@@ -158,6 +152,35 @@ impl FsContext {
             guest: path,
             access: first,
         })
+    }
+}
+
+/// What an absolute path needs before its root can be matched byte by byte.
+#[derive(Debug, PartialEq, Eq)]
+enum Spelling {
+    /// Nothing: no `.`, `..` or repeated `/`.
+    Clean,
+    /// `.` or repeated `/` to drop.
+    Unclean,
+    /// `..` to apply.
+    DotDot,
+}
+
+impl Spelling {
+    /// One pass over the bytes (this runs on every call).
+    fn of(path: &[u8]) -> Self {
+        let mut spelling = Self::Clean;
+        for (i, pair) in path.windows(2).enumerate() {
+            match (pair[0], pair[1]) {
+                (b'.', b'.') => return Self::DotDot,
+                (b'/', b'/') => spelling = Self::Unclean,
+                (b'/', b'.') if matches!(path.get(i + 2), None | Some(b'/')) => {
+                    spelling = Self::Unclean;
+                }
+                _ => {}
+            }
+        }
+        spelling
     }
 }
 
@@ -485,4 +508,25 @@ pub(crate) fn quoted(path: &str) -> impl std::fmt::Display + '_ {
 /// A `TypeError` for an argument that decoded but makes no sense.
 pub(crate) fn invalid_argument(message: impl Into<String>) -> OpError {
     OpError::new(ErrorClass::TypeError, message.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_that_need_cleaning_are_found() {
+        for (path, spelling) in [
+            ("/a/b", Spelling::Clean),
+            ("/a/.b/c.", Spelling::Clean),
+            ("/", Spelling::Clean),
+            ("/a//b", Spelling::Unclean),
+            ("/a/./b", Spelling::Unclean),
+            ("/a/.", Spelling::Unclean),
+            ("/a/../b", Spelling::DotDot),
+            ("/a/b..", Spelling::DotDot),
+        ] {
+            assert_eq!(Spelling::of(path.as_bytes()), spelling, "{path}");
+        }
+    }
 }

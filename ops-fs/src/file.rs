@@ -97,15 +97,14 @@ impl OpenOptions {
 
     /// The accesses these options need: `read` needs read access, anything that can
     /// change the file needs write access.
-    fn accesses(&self) -> Vec<Access> {
-        let mut accesses = Vec::with_capacity(2);
-        if self.read {
-            accesses.push(Access::Read);
+    fn accesses(&self) -> &'static [Access] {
+        let writes = self.write || self.append || self.truncate || self.create || self.create_new;
+        match (self.read, writes) {
+            (true, true) => &[Access::Read, Access::Write],
+            (false, true) => &[Access::Write],
+            // Options that ask for nothing are refused by `validate`.
+            (_, false) => &[Access::Read],
         }
-        if self.write || self.append || self.truncate || self.create || self.create_new {
-            accesses.push(Access::Write);
-        }
-        accesses
     }
 
     /// The `open(2)` flags of these options (`NOFOLLOW` aside: a final symlink is
@@ -213,7 +212,7 @@ pub fn op_open(
 ) -> Result<NewResource<FsFile>, OpError> {
     let options = options.unwrap_or_else(OpenOptions::read_only);
     options.validate()?;
-    let guest = ctx.path_for(&options.accesses(), path)?;
+    let guest = ctx.path_for(options.accesses(), path)?;
     let file = open_checked(ctx, &guest, &options)?;
     Ok(NewResource(FsFile::new(file, path)))
 }
