@@ -5,12 +5,14 @@
 //! the same directory as the runtime does.
 
 use std::hint::black_box;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use opkit::Runtime;
 use opkit_benches::runtime;
-use opkit_fs::{FsContext, FsPermissions, Resolver};
+use opkit_fs::{FileKind, FsContext, FsPermissions, FsStat, Resolver};
 
 fn sandbox(root: &Path, resolver: Resolver) -> Runtime {
     let perms = FsPermissions::default()
@@ -21,25 +23,67 @@ fn sandbox(root: &Path, resolver: Resolver) -> Runtime {
     )])
 }
 
+/// `std::fs::metadata` as `op_stat` answers it, 18 fields of JSON: the floor that
+/// tells the sandbox's own cost from the cost of the answer.
+fn stat_as_json(path: &Path, out: &mut Vec<u8>) {
+    let meta = std::fs::metadata(path).unwrap();
+    let ms = |time: std::io::Result<SystemTime>| {
+        let since = time.ok()?.duration_since(UNIX_EPOCH).ok()?;
+        Some(since.as_secs_f64() * 1000.0)
+    };
+    let stat = FsStat {
+        kind: FileKind::File,
+        is_file: meta.is_file(),
+        is_dir: meta.is_dir(),
+        is_symlink: false,
+        size: meta.len(),
+        mode: meta.mode() & 0o7777,
+        mtime: ms(meta.modified()),
+        atime: ms(meta.accessed()),
+        ctime: Some(meta.ctime() as f64 * 1000.0 + meta.ctime_nsec() as f64 / 1e6),
+        birthtime: ms(meta.created()),
+        dev: meta.dev(),
+        ino: meta.ino(),
+        nlink: meta.nlink(),
+        uid: meta.uid(),
+        gid: meta.gid(),
+        rdev: meta.rdev(),
+        blksize: meta.blksize(),
+        blocks: meta.blocks(),
+    };
+    serde_json::to_writer(out, &stat).unwrap();
+}
+
 fn fs_sync(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
     std::fs::create_dir(root.join("d")).unwrap();
     std::fs::write(root.join("d/4k.bin"), vec![7_u8; 4 << 10]).unwrap();
+    std::fs::write(root.join("4k.bin"), vec![7_u8; 4 << 10]).unwrap();
     std::env::set_current_dir(&root).unwrap();
     let abs = root.join("d/4k.bin");
     assert_eq!(abs.components().count(), 5, "/, tmp, .tmpX, d, 4k.bin");
     let rel = Path::new("d/4k.bin");
+    // A name in the root itself: `op_stat` answers it with one `statx` on the root's
+    // handle, which shows what the sandbox costs besides its extra syscalls.
+    let top = Path::new("4k.bin");
     let rt = sandbox(&root, Resolver::Openat2);
     let walk = sandbox(&root, Resolver::Walk);
 
     let stat = rt.op_id("op_stat_sync").unwrap();
-    for (name, path) in [("abs", abs.as_path()), ("rel", rel)] {
+    for (name, path) in [("abs", abs.as_path()), ("rel", rel), ("top", top)] {
         let args = serde_json::to_vec(&[path]).unwrap();
         let mut group = c.benchmark_group(format!("fs_sync_stat_{name}"));
         assert_eq!(std::fs::metadata(path).unwrap().len(), 4096);
         group.bench_function("floor_std_fs", |b| {
             b.iter(|| std::fs::metadata(black_box(path)).unwrap().len())
+        });
+        let mut json = Vec::new();
+        group.bench_function("floor_std_fs_json", |b| {
+            b.iter(|| {
+                json.clear();
+                stat_as_json(black_box(path), &mut json);
+            })
         });
         for (subject, rt) in [
             ("opkit_op_stat_sync", &rt),
