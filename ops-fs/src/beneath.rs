@@ -351,29 +351,21 @@ mod tests {
     fn the_walk_reports_where_it_ended_and_can_make_directories() {
         let (tmp, root) = root();
         symlink("a/b", tmp.path().join("root/in")).unwrap();
-        let flags = OFlags::PATH | OFlags::DIRECTORY;
-        let (_, path) = walk(
-            root.as_fd(),
-            Path::new("in/../b/.."),
-            flags,
-            Mode::empty(),
-            None,
-        )
-        .unwrap();
-        assert_eq!(path, Path::new("a"));
+        let walk_to = |rel: &str, make_dirs| {
+            let flags = OFlags::PATH | OFlags::DIRECTORY;
+            walk(
+                root.as_fd(),
+                Path::new(rel),
+                flags,
+                Mode::empty(),
+                make_dirs,
+            )
+        };
+        assert_eq!(walk_to("in/../b/..", None).unwrap().1, Path::new("a"));
         let made = Some(0o755);
-        let (_, path) = walk(
-            root.as_fd(),
-            Path::new("in/x/y"),
-            flags,
-            Mode::empty(),
-            made,
-        )
-        .unwrap();
-        assert_eq!(path, Path::new("a/b/x/y"));
+        assert_eq!(walk_to("in/x/y", made).unwrap().1, Path::new("a/b/x/y"));
         assert!(tmp.path().join("root/a/b/x/y").is_dir());
-        let err = walk(root.as_fd(), Path::new("../z"), flags, Mode::empty(), made).unwrap_err();
-        assert!(is_escape(&err));
+        assert!(is_escape(&walk_to("../z", made).unwrap_err()));
         assert!(!tmp.path().join("z").exists());
     }
 }
