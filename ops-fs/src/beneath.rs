@@ -24,6 +24,18 @@ use rustix::io::Errno;
 /// Linux's own limit on symlinks followed in one lookup (`MAXSYMLINKS`).
 const MAX_SYMLINKS: usize = 40;
 
+/// The longest path the kernel takes (`PATH_MAX`, the NUL included).
+const PATH_MAX: usize = 4096;
+
+/// How many directories one recursive `mkdir` makes at most, retries included.
+const MAX_MADE: usize = 1024;
+
+/// How the walk opens a directory on its way: a handle only, never through a symlink.
+const DIR_FLAGS: OFlags = OFlags::PATH
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
 /// How paths are resolved beneath a root handle.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Resolver {
@@ -105,6 +117,10 @@ pub(crate) fn open(
 /// with `flags`. With `make_dirs`, a missing component is created as a directory with
 /// that mode (a recursive `mkdir`). Also returns the resolved path relative to `dir`,
 /// with no symlink, `.` or `..` left.
+///
+/// The walk holds one directory handle at a time, whatever the depth: a `..` drops the
+/// last name walked and opens the names before it again from `dir`, each with
+/// `O_NOFOLLOW`, so it never asks the kernel for a `..` and never leaves `dir`.
 pub(crate) fn walk(
     dir: BorrowedFd<'_>,
     rel: &Path,
@@ -112,30 +128,36 @@ pub(crate) fn walk(
     mode: Mode,
     make_dirs: Option<u32>,
 ) -> io::Result<(OwnedFd, PathBuf)> {
+    if rel.as_os_str().len() >= PATH_MAX {
+        return Err(Errno::NAMETOOLONG.into());
+    }
     let flags = flags | OFlags::CLOEXEC;
-    let dir_flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    // Components still to walk, the next one last; and the directories walked into,
-    // each with its name.
+    // Components still to walk, the next one last; the names walked into, and the
+    // handle of the last of them (none: `dir` itself).
     let mut pending = components(rel)?;
-    let mut walked: Vec<(OwnedFd, OsString)> = Vec::new();
+    let mut walked: Vec<OsString> = Vec::new();
+    let mut current: Option<OwnedFd> = None;
     let mut links = 0;
+    let mut made = 0;
     while let Some(name) = pending.pop() {
         if name == ".." {
             walked.pop().ok_or_else(escape)?;
+            current = reopen(dir, &walked)?;
             continue;
         }
-        let top = walked.last().map_or(dir, |(fd, _)| fd.as_fd());
+        let top = current.as_ref().map_or(dir, |fd| fd.as_fd());
         let last = pending.is_empty();
         let result = if last {
             // The final open never follows on its own: a symlink is expanded below,
             // unless the caller asked for the link itself.
             rustix::fs::openat(top, &*name, flags | OFlags::NOFOLLOW, mode)
         } else {
-            rustix::fs::openat(top, &*name, dir_flags, Mode::empty())
+            rustix::fs::openat(top, &*name, DIR_FLAGS, Mode::empty())
         };
         let failure = match result {
             Ok(fd) if !last => {
-                walked.push((fd, name));
+                current = Some(fd);
+                walked.push(name);
                 continue;
             }
             Ok(fd) => {
@@ -145,16 +167,22 @@ pub(crate) fn walk(
                     && FileType::from_raw_mode(rustix::fs::fstat(&fd)?.st_mode)
                         == FileType::Symlink;
                 if !is_link {
-                    return Ok((fd, resolved(&walked, Some(&name))));
+                    walked.push(name);
+                    return Ok((fd, walked.iter().collect()));
                 }
                 Errno::LOOP
             }
             Err(Errno::NOENT) if make_dirs.is_some() => {
-                let made = make_dirs.unwrap_or(0);
-                match rustix::fs::mkdirat(top, &*name, Mode::from_raw_mode(made)) {
+                // Another walk may remove what this one makes: give up at some point.
+                made += 1;
+                if made > MAX_MADE {
+                    return Err(Errno::NOENT.into());
+                }
+                let mode = make_dirs.unwrap_or(0);
+                match rustix::fs::mkdirat(top, &*name, Mode::from_raw_mode(mode)) {
                     Ok(()) => {
-                        let fd = rustix::fs::openat(top, &*name, dir_flags, Mode::empty())?;
-                        exact_mode(fd.as_fd(), made)?;
+                        let fd = rustix::fs::openat(top, &*name, DIR_FLAGS, Mode::empty())?;
+                        exact_mode(fd.as_fd(), mode)?;
                     }
                     Err(Errno::EXIST) => {}
                     Err(err) => return Err(err.into()),
@@ -190,9 +218,21 @@ pub(crate) fn walk(
     }
     // The path ended in `..`, or in a symlink to a directory already walked: open
     // that directory itself.
-    let top = walked.last().map_or(dir, |(fd, _)| fd.as_fd());
+    let top = current.as_ref().map_or(dir, |fd| fd.as_fd());
     let fd = rustix::fs::openat(top, ".", flags, mode)?;
-    Ok((fd, resolved(&walked, None)))
+    Ok((fd, walked.iter().collect()))
+}
+
+/// Opens `names` (a path walked before, with no symlink in it) from `dir` again, one
+/// `O_NOFOLLOW` open at a time; `None` is `dir` itself. A name swapped for a symlink
+/// since then fails the walk (`ENOTDIR`), never follows it.
+fn reopen(dir: BorrowedFd<'_>, names: &[OsString]) -> io::Result<Option<OwnedFd>> {
+    let mut current: Option<OwnedFd> = None;
+    for name in names {
+        let top = current.as_ref().map_or(dir, |fd| fd.as_fd());
+        current = Some(rustix::fs::openat(top, &**name, DIR_FLAGS, Mode::empty())?);
+    }
+    Ok(current)
 }
 
 /// The components of `path` as a stack (the first one last), without `.`.
@@ -208,14 +248,6 @@ fn components(path: &Path) -> io::Result<Vec<OsString>> {
     }
     names.reverse();
     Ok(names)
-}
-
-fn resolved(walked: &[(OwnedFd, OsString)], last: Option<&OsStr>) -> PathBuf {
-    let mut path: PathBuf = walked.iter().map(|(_, name)| name.as_os_str()).collect();
-    if let Some(last) = last {
-        path.push(last);
-    }
-    path
 }
 
 /// The process's umask, read once from `/proc/self/status` (Linux 4.7+) rather than

@@ -1,5 +1,5 @@
-//! Running out of file descriptors is `ResourceExhausted` with the errno name, and the
-//! runtime serves again once rids are closed. The only test in its binary, since it
+//! Running out of file descriptors is `ResourceExhausted` with the errno name, the
+//! runtime serves again once rids are closed, and no walk needs many descriptors. The only test in its binary, since it
 //! lowers the process's own fd limit.
 
 mod common;
@@ -39,4 +39,23 @@ async fn emfile_is_resource_exhausted_and_passes() {
         fx.sync("op_close", json!([rid])).unwrap();
     }
     assert_eq!(fx.ok("op_read_text_file", json!(["f"])).await, json!("x"));
+
+    // A walk by hand holds a handle or two, however deep the path: 300 levels go
+    // through with 8 descriptors to spare.
+    let deep = vec!["d"; 300].join("/");
+    std::fs::create_dir_all(fx.path(&deep)).unwrap();
+    let mut lowered = limit;
+    lowered.current = Some(open_now + 8);
+    setrlimit(Resource::Nofile, lowered).unwrap();
+    let real = fx
+        .call("op_realpath", json!([format!("{deep}/../d")]))
+        .await;
+    let made = fx
+        .call("op_mkdir", json!([format!("{deep}/e/f"), true]))
+        .await;
+    setrlimit(Resource::Nofile, limit).unwrap();
+    let real = real.unwrap();
+    assert_eq!(real, json!(fx.path(&deep).to_str().unwrap()));
+    made.unwrap();
+    assert!(fx.path(&format!("{deep}/e/f")).is_dir());
 }
