@@ -262,11 +262,6 @@ impl<'a> GuestPath<'a> {
         self.guest
     }
 
-    /// The path absolute, as spelled: for checks that compare paths with roots.
-    pub(crate) fn abs(&self) -> &Path {
-        &self.abs
-    }
-
     /// The rest of the path beneath the root; empty for the root itself.
     pub(crate) fn rel(&self) -> &Path {
         let bytes = self.abs.as_os_str().as_bytes();

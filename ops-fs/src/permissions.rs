@@ -6,7 +6,8 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use rustix::fs::{Mode, OFlags};
 
@@ -63,6 +64,9 @@ impl fmt::Display for Access {
 pub struct FsPermissions {
     roots: Arc<[Arc<Root>]>,
     resolver: Resolver,
+    /// Held by `op_rename` from its check to its syscall: the check asks where the
+    /// destination is, and no other rename of these permissions may move it meanwhile.
+    renames: Arc<Mutex<()>>,
 }
 
 /// One root: where it is, what it grants, and its handle.
@@ -76,6 +80,10 @@ pub(crate) struct Root {
     write: bool,
     /// Opened when the root is added, or on first use if it did not exist then.
     handle: OnceLock<OwnedFd>,
+    /// Set for a root that was missing when it was added and lies inside another
+    /// root: the guest could put anything at its path (a symlink, a directory of a
+    /// write-only root), so it is never opened.
+    sealed: AtomicBool,
 }
 
 impl Root {
@@ -94,6 +102,7 @@ impl Root {
             read,
             write,
             handle: OnceLock::new(),
+            sealed: AtomicBool::new(false),
         };
         let _ = root.handle();
         root
@@ -116,7 +125,13 @@ impl Root {
         if let Some(fd) = self.handle.get() {
             return Ok(fd.as_fd());
         }
-        let fd = rustix::fs::open(self.path(), OFlags::PATH | OFlags::CLOEXEC, Mode::empty())?;
+        if self.sealed.load(Ordering::Relaxed) {
+            return Err(io::Error::from(io::ErrorKind::NotFound));
+        }
+        // What is outside every root is the host's: only a symlink at the root's own
+        // name is refused.
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rustix::fs::open(self.path(), flags, Mode::empty())?;
         // Two threads may open it at once; one handle is kept, the other closed.
         let _ = self.handle.set(fd);
         match self.handle.get() {
@@ -141,6 +156,12 @@ impl Root {
             }
         })
     }
+}
+
+/// The device and inode of what `fd` is open on.
+fn inode(fd: BorrowedFd<'_>) -> io::Result<(u64, u64)> {
+    let stat = rustix::fs::fstat(fd)?;
+    Ok((stat.st_dev, stat.st_ino))
 }
 
 /// The root a path is resolved beneath, and where the rest of the path starts.
@@ -201,12 +222,37 @@ impl FsPermissions {
         self.locate(access, path).is_some()
     }
 
-    /// Whether anything at or below `path` can be read: it lies below a read root, or a
-    /// read root lies below it.
-    pub(crate) fn reads_within(&self, path: &Path) -> bool {
-        self.roots.iter().filter(|root| root.read).any(|root| {
-            root.prefix_of(path).is_some() || root.names.iter().any(|name| name.starts_with(path))
-        })
+    /// Whether the directory `dir` lies at or below a read root's handle, where it is
+    /// now: its `..` chain is walked up to `/` and compared with the roots' inodes.
+    pub(crate) fn can_read_in(&self, dir: BorrowedFd<'_>) -> io::Result<bool> {
+        let mut read_roots = Vec::new();
+        for root in self.roots.iter().filter(|root| root.read) {
+            if let Ok(handle) = root.handle() {
+                read_roots.push(inode(handle)?);
+            }
+        }
+        let up = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let mut at = inode(dir)?;
+        let mut parent = rustix::fs::openat(dir, "..", up, Mode::empty())?;
+        loop {
+            if read_roots.contains(&at) {
+                return Ok(true);
+            }
+            let above = inode(parent.as_fd())?;
+            if above == at {
+                // `/`, whose `..` is itself.
+                return Ok(false);
+            }
+            at = above;
+            parent = rustix::fs::openat(&parent, "..", up, Mode::empty())?;
+        }
+    }
+
+    /// The lock `op_rename` holds from its check to its syscall.
+    pub(crate) fn rename_lock(&self) -> MutexGuard<'_, ()> {
+        self.renames
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Whether `path` lies below a root, not at one.
@@ -248,6 +294,22 @@ impl FsPermissions {
             }
         }
         roots.push(Arc::new(root));
+        // A missing root inside another one is never opened (see `Root::sealed`); the
+        // roots may come in any order, so every pair is looked at again.
+        for inner in roots.iter().filter(|root| root.handle.get().is_none()) {
+            let nested = roots.iter().any(|outer| {
+                !Arc::ptr_eq(outer, inner)
+                    && outer.names.iter().any(|outer| {
+                        inner
+                            .names
+                            .iter()
+                            .any(|name| name != outer && name.starts_with(outer))
+                    })
+            });
+            if nested {
+                inner.sealed.store(true, Ordering::Relaxed);
+            }
+        }
         Self {
             roots: roots.into(),
             ..self

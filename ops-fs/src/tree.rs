@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
 
-use opkit::{OpError, op};
+use opkit::{ErrorClass, OpError, op};
 use rustix::fs::{AtFlags, Dir, FileType, OFlags, SeekFrom};
 use rustix::io::Errno;
 
@@ -106,25 +106,35 @@ fn copy_by_hand(source: &File, target: &File, mut from: u64, end: u64) -> io::Re
 
 /// Renames a file or directory, replacing `to` if it is a file (or an empty directory
 /// when `from` is one). A symlink is renamed itself. Needs write access to both paths,
-/// and read access to `from` too when anything at or below `to` is readable, so that
-/// a rename cannot bring what a write-only root holds into view.
+/// and read access to `from` too when `to` lands in a directory that can be read, so
+/// that a rename cannot bring what a write-only root holds into view.
 #[op(permission = "fs.read+fs.write")]
 pub fn op_rename(#[state] ctx: &FsContext, from: &str, to: &str) -> Result<(), OpError> {
-    let source = ctx.path(Access::Write, from)?;
-    let target = ctx.path(Access::Write, to)?;
     let perms = ctx.permissions();
-    // Everything below a readable `source` is readable too (roots are prefixes), so
-    // checking `source` itself covers a directory's contents.
-    if perms.reads_within(target.abs()) && !perms.allows(Access::Read, source.abs()) {
-        return Err(OpError::permission_denied(format!(
-            "{}: read access denied: the destination {} can be read, so the source \
-             must be readable too",
-            quoted(from),
-            quoted(to)
-        )));
-    }
-    let (source_dir, source_name) = source.parent(true)?;
+    // Where the destination is decides what the source needs, and no other rename of
+    // these permissions may move the destination in between.
+    let _renaming = perms.rename_lock();
+    let target = ctx.path(Access::Write, to)?;
     let (target_dir, target_name) = target.parent(true)?;
+    let readable = perms
+        .can_read_in(target_dir.as_fd())
+        .map_err(|err| target.error(err))?;
+    let source = if readable {
+        // Resolved beneath a read root too, so what it names really is readable.
+        ctx.path_for(&[Access::Read, Access::Write], from)
+            .map_err(|err| match err.class() {
+                ErrorClass::PermissionDenied => OpError::permission_denied(format!(
+                    "{}: read access denied: the destination {} can be read, so the \
+                     source must be readable too",
+                    quoted(from),
+                    quoted(to)
+                )),
+                _ => err,
+            })?
+    } else {
+        ctx.path(Access::Write, from)?
+    };
+    let (source_dir, source_name) = source.parent(true)?;
     rustix::fs::renameat(&source_dir, source_name, &target_dir, target_name)
         .map_err(|err| paths_error(from, to, err.into()))
 }

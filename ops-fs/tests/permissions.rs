@@ -332,25 +332,78 @@ async fn a_rename_does_not_bring_write_only_entries_into_view() {
     }
 }
 
-/// A read root below the destination counts too: renaming a directory onto the
-/// parent of a read root would make part of it readable there.
+/// A root that is missing when it is added, inside another root, is never opened:
+/// the guest could put anything at its path. Neither a directory renamed there nor a
+/// symlink to the outside makes anything readable through it.
 #[tokio::test(flavor = "current_thread")]
-async fn a_rename_onto_the_parent_of_a_read_root_needs_read_access() {
+async fn a_missing_root_inside_another_root_is_never_opened() {
     for entry in BOTH {
         let fx = Fixture::with_perms(entry, |t| {
             std::fs::create_dir_all(t.join("w/secret/inner")).unwrap();
+            std::fs::create_dir_all(t.join("outside")).unwrap();
             std::fs::write(t.join("w/secret/inner/f"), "private").unwrap();
+            std::fs::write(t.join("outside/f"), "outside").unwrap();
             FsPermissions::default()
                 .allow_write(t.join("w"))
                 .allow_read(t.join("w/pub/inner"))
+                .allow_all(t.join("w/link"))
         });
-        let err = fx.err("op_rename", json!(["w/secret", "w/pub"])).await;
-        assert_denied(&err, "op_rename", "w/secret");
+        fx.ok("op_rename", json!(["w/secret", "w/pub"])).await;
         let err = fx.err("op_read_text_file", json!(["w/pub/inner/f"])).await;
         assert_eq!(err.class(), ErrorClass::NotFound, "{err}");
-        assert!(fx.path("w/secret/inner/f").is_file());
-        fx.ok("op_rename", json!(["w/secret", "w/elsewhere"])).await;
-        assert!(fx.path("w/elsewhere/inner/f").is_file());
+        let outside = t(&fx, "outside");
+        fx.ok("op_symlink", json!([outside, "w/link"])).await;
+        let err = fx.err("op_read_text_file", json!(["w/link/f"])).await;
+        assert_eq!(err.class(), ErrorClass::NotFound, "{err}");
+        // Writing goes through `w`, beneath which the symlink leads out.
+        let err = fx
+            .err("op_write_text_file", json!(["w/link/new", "x"]))
+            .await;
+        assert_denied(&err, "op_write_text_file", "w/link/new");
+        assert!(!fx.path("outside/new").exists());
+    }
+}
+
+/// A read root inside a write-only root: what the write-only part holds cannot be
+/// renamed into the readable part, however the paths are spelled, and moving the read
+/// root itself does not help either. Readability is decided by where the destination
+/// directory is, by inode, not by its spelling.
+#[tokio::test(flavor = "current_thread")]
+async fn a_rename_into_a_nested_read_root_needs_read_access_however_spelled() {
+    for entry in BOTH {
+        let fx = Fixture::with_perms(entry, |t| {
+            std::fs::create_dir_all(t.join("w/pub")).unwrap();
+            std::fs::write(t.join("w/secret"), "private").unwrap();
+            FsPermissions::default()
+                .allow_write(t.join("w"))
+                .allow_read(t.join("w/pub"))
+        });
+        fx.ok("op_mkdir", json!(["w/x"])).await;
+        fx.ok("op_symlink", json!(["pub", "w/l"])).await;
+        for (from, to) in [
+            ("w/secret", "w/pub/leak"),
+            ("w/pub/../secret", "w/pub/leak"),
+            ("w/secret", "w/x/../pub/leak"),
+            ("w/secret", "w/l/leak"),
+        ] {
+            let err = fx.err("op_rename", json!([from, to])).await;
+            assert_denied(&err, "op_rename", from);
+        }
+        // The read root itself can be moved through the write root; what then lands in
+        // it needs read access all the same.
+        fx.ok("op_rename", json!(["w/pub", "w/moved"])).await;
+        let err = fx
+            .err("op_rename", json!(["w/secret", "w/moved/leak"]))
+            .await;
+        assert_denied(&err, "op_rename", "w/secret");
+        let err = fx.err("op_read_text_file", json!(["w/pub/leak"])).await;
+        assert_eq!(err.class(), ErrorClass::NotFound, "{err}");
+        assert_eq!(
+            std::fs::read_to_string(fx.path("w/secret")).unwrap(),
+            "private"
+        );
+        // Renames that land outside the readable part need no read access.
+        fx.ok("op_rename", json!(["w/secret", "w/x/kept"])).await;
     }
 }
 
