@@ -270,6 +270,11 @@ impl<'a> GuestPath<'a> {
         ))
     }
 
+    /// Whether the root the path is resolved beneath grants `access`.
+    pub(crate) fn root_grants(&self, access: Access) -> bool {
+        self.root.grants(access)
+    }
+
     fn root_handle(&self) -> Result<BorrowedFd<'a>, OpError> {
         self.root.handle().map_err(|err| self.error(err))
     }
@@ -340,7 +345,7 @@ impl<'a> GuestPath<'a> {
                 }
             }
             Some(_) if !follow => {
-                let (parent, name) = self.parent(false)?;
+                let (parent, name) = self.parent()?;
                 return statx(parent.as_fd(), name, AtFlags::SYMLINK_NOFOLLOW);
             }
             _ => {}
@@ -369,12 +374,12 @@ impl<'a> GuestPath<'a> {
     }
 
     /// The directory that holds the entry the path names, opened beneath the root, and
-    /// the entry's name: for ops on the entry itself (a link, not its target).
-    /// `replaces` refuses a root itself: removing, renaming or replacing a root would
-    /// change its parent directory, which is outside the root.
-    pub(crate) fn parent(&self, replaces: bool) -> Result<(Fd<'a>, &OsStr), OpError> {
+    /// the entry's name: for ops on the entry itself (a link, not its target). A root
+    /// itself has no entry here: removing, renaming or replacing it would change its
+    /// parent directory, which is outside the root.
+    pub(crate) fn parent(&self) -> Result<(Fd<'a>, &OsStr), OpError> {
         let Some((parent, name)) = self.entry_name() else {
-            return Err(if replaces || self.rel().as_os_str().is_empty() {
+            return Err(if self.rel().as_os_str().is_empty() {
                 OpError::permission_denied(format!(
                     "{}: {} access denied: the path is a {} root, which cannot itself \
                      be removed, renamed or replaced",
@@ -383,9 +388,13 @@ impl<'a> GuestPath<'a> {
                     self.access
                 ))
             } else {
-                invalid_argument(format!(
-                    "{}: the path ends in '..', which names no entry of its own",
-                    quoted(self.guest)
+                // It names a directory by its child, which may be the root: refused
+                // like one, with the reason.
+                OpError::permission_denied(format!(
+                    "{}: {} access denied: the path ends in '..', which names no entry of \
+                     its own; name the directory itself",
+                    quoted(self.guest),
+                    self.access
                 ))
             });
         };
@@ -406,6 +415,12 @@ impl<'a> GuestPath<'a> {
         flags: OFlags,
         make_dirs: Option<u32>,
     ) -> Result<(OwnedFd, PathBuf), OpError> {
+        if self.rel().as_os_str().is_empty() && make_dirs.is_none() {
+            // The root itself, which may be a file.
+            let fd = self.open(flags, Mode::empty())?;
+            let fd = fd.into_owned().map_err(|err| self.error(err))?;
+            return Ok((fd, self.root.path().to_path_buf()));
+        }
         let root = self.root_handle()?;
         let (fd, rel) = beneath::walk(root, self.rel(), flags, Mode::empty(), make_dirs)
             .map_err(|err| self.error(err))?;

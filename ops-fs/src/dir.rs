@@ -49,7 +49,7 @@ pub fn op_mkdir(
         // `a/..` names a directory that exists.
         return Err(dir.error(io::Error::from_raw_os_error(libc::EEXIST)));
     }
-    let (parent, name) = dir.parent(false)?;
+    let (parent, name) = dir.parent()?;
     rustix::fs::mkdirat(&parent, name, Mode::from_raw_mode(mode))
         .map_err(|err| dir.error(err.into()))?;
     // `mkdir(2)` never follows a final symlink, and neither does this open.

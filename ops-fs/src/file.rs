@@ -28,6 +28,9 @@ pub struct FsFile {
     file: Mutex<File>,
     /// The path as the guest named it, for error messages.
     path: String,
+    /// Whether the guest may read the file's metadata: not for a file opened for
+    /// writing in a write-only root, whose size, owner and times `op_stat` refuses too.
+    metadata_visible: bool,
 }
 
 impl Resource for FsFile {
@@ -42,7 +45,21 @@ impl FsFile {
         Self {
             file: Mutex::new(file),
             path: path.into(),
+            metadata_visible: true,
         }
+    }
+
+    /// Refuses what would tell the guest the file's metadata, for a rid opened where
+    /// the guest may not read.
+    fn check_metadata_visible(&self) -> Result<(), OpError> {
+        if self.metadata_visible {
+            return Ok(());
+        }
+        Err(OpError::permission_denied(format!(
+            "{}: read access denied: the file was opened in a write-only root, so its \
+             metadata and size cannot be read",
+            quoted(&self.path)
+        )))
     }
 
     /// The path the file was opened with.
@@ -214,7 +231,9 @@ pub fn op_open(
     options.validate()?;
     let guest = ctx.path_for(options.accesses(), path)?;
     let file = open_checked(ctx, &guest, &options)?;
-    Ok(NewResource(FsFile::new(file, path)))
+    let mut file = FsFile::new(file, path);
+    file.metadata_visible = options.read || guest.root_grants(Access::Read);
+    Ok(NewResource(file))
 }
 
 /// Reads into the buffer from the file's position and returns how many bytes were
@@ -253,7 +272,10 @@ pub fn op_seek(#[resource] rid: &FsFile, offset: i64, whence: u8) -> Result<u64,
                 .map_err(|_| invalid_argument(format!("cannot seek to {offset} from the start")))?,
         ),
         1 => SeekFrom::Current(offset),
-        2 => SeekFrom::End(offset),
+        2 => {
+            rid.check_metadata_visible()?;
+            SeekFrom::End(offset)
+        }
         _ => {
             return Err(invalid_argument(format!(
                 "`whence` is 0 (start), 1 (current) or 2 (end), not {whence}"
@@ -266,6 +288,7 @@ pub fn op_seek(#[resource] rid: &FsFile, offset: i64, whence: u8) -> Result<u64,
 /// The metadata of an open file.
 #[op]
 pub fn op_fstat(#[resource] rid: &FsFile) -> Result<FsStat, OpError> {
+    rid.check_metadata_visible()?;
     let file = rid.lock()?;
     let stat = rustix::fs::statx(&*file, "", AtFlags::EMPTY_PATH, STATX_FIELDS)
         .map_err(|err| rid.error(err.into()))?;

@@ -17,8 +17,8 @@ use crate::permissions::Access;
 pub fn op_link(#[state] ctx: &FsContext, from: &str, to: &str) -> Result<(), OpError> {
     let both = [Access::Read, Access::Write];
     let (source, target) = (ctx.path_for(&both, from)?, ctx.path_for(&both, to)?);
-    let (source_dir, source_name) = source.parent(true)?;
-    let (target_dir, target_name) = target.parent(true)?;
+    let (source_dir, source_name) = source.parent()?;
+    let (target_dir, target_name) = target.parent()?;
     rustix::fs::linkat(
         &source_dir,
         source_name,
@@ -41,7 +41,7 @@ pub fn op_symlink(#[state] ctx: &FsContext, target: &str, path: &str) -> Result<
         ));
     }
     let link = ctx.path(Access::Write, path)?;
-    let (dir, name) = link.parent(true)?;
+    let (dir, name) = link.parent()?;
     rustix::fs::symlinkat(target, &dir, name).map_err(|err| paths_error(path, target, err.into()))
 }
 
@@ -53,7 +53,7 @@ pub fn op_read_link(#[state] ctx: &FsContext, path: &str) -> Result<String, OpEr
         // A root, or a path ending in `..`: a directory, not a link.
         return Err(link.error(io::Error::from_raw_os_error(libc::EINVAL)));
     }
-    let (dir, name) = link.parent(false)?;
+    let (dir, name) = link.parent()?;
     let target =
         rustix::fs::readlinkat(&dir, name, Vec::new()).map_err(|err| link.error(err.into()))?;
     Ok(OsStr::from_bytes(target.as_bytes())

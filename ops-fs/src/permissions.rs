@@ -129,8 +129,9 @@ impl Root {
             return Err(io::Error::from(io::ErrorKind::NotFound));
         }
         // What is outside every root is the host's: only a symlink at the root's own
-        // name is refused.
-        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        // name (which would stand for something else than the resolved path) is
+        // refused.
+        let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let fd = rustix::fs::open(self.path(), flags, Mode::empty())?;
         // Two threads may open it at once; one handle is kept, the other closed.
         let _ = self.handle.set(fd);

@@ -115,7 +115,7 @@ pub fn op_rename(#[state] ctx: &FsContext, from: &str, to: &str) -> Result<(), O
     // these permissions may move the destination in between.
     let _renaming = perms.rename_lock();
     let target = ctx.path(Access::Write, to)?;
-    let (target_dir, target_name) = target.parent(true)?;
+    let (target_dir, target_name) = target.parent()?;
     let readable = perms
         .can_read_in(target_dir.as_fd())
         .map_err(|err| target.error(err))?;
@@ -134,7 +134,7 @@ pub fn op_rename(#[state] ctx: &FsContext, from: &str, to: &str) -> Result<(), O
     } else {
         ctx.path(Access::Write, from)?
     };
-    let (source_dir, source_name) = source.parent(true)?;
+    let (source_dir, source_name) = source.parent()?;
     rustix::fs::renameat(&source_dir, source_name, &target_dir, target_name)
         .map_err(|err| paths_error(from, to, err.into()))
 }
@@ -149,7 +149,7 @@ pub fn op_remove(
     recursive: Option<bool>,
 ) -> Result<(), OpError> {
     let entry = ctx.path(Access::Write, path)?;
-    let (dir, name) = entry.parent(true)?;
+    let (dir, name) = entry.parent()?;
     let error = |err: io::Error| entry.error(err);
     let stat = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW)
         .map_err(|err| error(err.into()))?;

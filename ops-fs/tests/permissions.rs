@@ -620,14 +620,52 @@ async fn write_roots_do_not_grant_reading() {
     for entry in BOTH {
         let fx = Fixture::with_perms(entry, |root| FsPermissions::default().allow_write(root));
         fx.ok("op_write_text_file", json!(["w.txt", "x"])).await;
-        fx.ok("op_open", json!(["w.txt", {"write": true}])).await;
+        let rid = fx.ok("op_open", json!(["w.txt", {"write": true}])).await;
+        // A rid opened for writing tells nothing a stat would not: no metadata, no
+        // size by seeking to the end. Writing and seeking from the start work.
+        let err = fx.err("op_fstat", json!([rid])).await;
+        assert_denied(&err, "op_fstat", "w.txt");
+        let err = fx.err("op_seek", json!([rid, 0, 2])).await;
+        assert_denied(&err, "op_seek", "w.txt");
+        assert_eq!(fx.ok("op_seek", json!([rid, 0, 0])).await, json!(0));
+        let (written, _) = fx
+            .call_bufs("op_write", json!([rid]), vec![b"y".to_vec()])
+            .await;
+        assert_eq!(written.unwrap(), json!(1));
+        let err = fx
+            .err("op_open", json!(["w.txt", {"read": true, "write": true}]))
+            .await;
+        assert_denied(&err, "op_open", "w.txt");
         let err = fx
             .err("op_open", json!(["w.txt", {"read": true, "write": true}]))
             .await;
         assert_denied(&err, "op_open", "w.txt");
         let err = fx.err("op_read_file", json!(["w.txt"])).await;
         assert_denied(&err, "op_read_file", "w.txt");
-        assert_eq!(std::fs::read_to_string(fx.path("w.txt")).unwrap(), "x");
+        assert_eq!(std::fs::read_to_string(fx.path("w.txt")).unwrap(), "y");
+    }
+}
+
+/// A root may be a single file: it is read, stat'ed and resolved as itself, and has
+/// nothing below it.
+#[tokio::test(flavor = "current_thread")]
+async fn a_file_can_be_a_root() {
+    for entry in BOTH {
+        let fx = Fixture::with_perms(entry, |t| {
+            std::fs::write(t.join("hosts"), "127.0.0.1 localhost").unwrap();
+            FsPermissions::default().allow_read(t.join("hosts"))
+        });
+        let hosts = t(&fx, "hosts");
+        assert_eq!(
+            fx.ok("op_read_text_file", json!([hosts])).await,
+            json!("127.0.0.1 localhost")
+        );
+        assert_eq!(fx.ok("op_stat", json!([hosts])).await["size"], json!(19));
+        assert_eq!(fx.ok("op_realpath", json!([hosts])).await, json!(hosts));
+        let err = fx.err("op_stat", json!([format!("{hosts}/x")])).await;
+        assert_eq!(err.class(), ErrorClass::NotADirectory, "{err}");
+        let err = fx.err("op_write_text_file", json!([hosts, "x"])).await;
+        assert_denied(&err, "op_write_text_file", &hosts);
     }
 }
 
