@@ -145,6 +145,7 @@ impl FsContext {
         }
         let located = base.ok_or_else(|| denied(first, path))?;
         Ok(GuestPath {
+            dir_only: path.ends_with('/') || path.ends_with("/."),
             resolver: self.perms.resolver(),
             root: located.root,
             rest: located.rest,
@@ -226,6 +227,9 @@ pub(crate) struct GuestPath<'a> {
     rest: usize,
     guest: &'a str,
     access: Access,
+    /// The path ends in `/` or `/.`: it must name a directory, as the kernel reads
+    /// it (`f/` is `ENOTDIR` for a file, and a symlink there is followed).
+    dir_only: bool,
 }
 
 /// A descriptor an op acts on: a root's own handle, or one opened beneath it.
@@ -286,6 +290,13 @@ impl<'a> GuestPath<'a> {
     }
 
     fn try_open(&self, flags: OFlags, mode: Mode) -> io::Result<Fd<'a>> {
+        let flags = if !self.dir_only {
+            flags
+        } else if flags.contains(OFlags::CREATE) {
+            return Err(io::Error::from_raw_os_error(libc::EISDIR));
+        } else {
+            (flags | OFlags::DIRECTORY) - OFlags::NOFOLLOW
+        };
         let root = self.root.handle()?;
         let rel = self.rel();
         let only_path = (flags - OFlags::NOFOLLOW - OFlags::CLOEXEC) == OFlags::PATH;
@@ -335,6 +346,8 @@ impl<'a> GuestPath<'a> {
             rustix::fs::statx(fd, name, flags, STATX_FIELDS).map_err(|err| self.error(err.into()))
         };
         match self.entry_name() {
+            // A directory by its spelling: the open below checks and follows.
+            _ if self.dir_only => {}
             // A name in the root itself needs no lookup of ours: one `statx` that does
             // not follow the name. Only a symlink there takes the long way.
             Some((parent, name)) if parent.as_os_str().is_empty() => {
@@ -399,13 +412,24 @@ impl<'a> GuestPath<'a> {
             });
         };
         let root = self.root_handle()?;
-        if parent.as_os_str().is_empty() {
-            return Ok((Fd::Root(root), name));
+        let dir = if parent.as_os_str().is_empty() {
+            Fd::Root(root)
+        } else {
+            let flags = OFlags::PATH | OFlags::DIRECTORY;
+            let fd = beneath::open(self.resolver, root, parent, flags, Mode::empty())
+                .map_err(|err| self.error(err))?;
+            Fd::Opened(fd)
+        };
+        if self.dir_only {
+            // `d/` names a directory: anything else there is `ENOTDIR`.
+            match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(stat) if FileType::from_raw_mode(stat.st_mode) != FileType::Directory => {
+                    return Err(self.error(io::Error::from_raw_os_error(libc::ENOTDIR)));
+                }
+                _ => {}
+            }
         }
-        let flags = OFlags::PATH | OFlags::DIRECTORY;
-        let fd = beneath::open(self.resolver, root, parent, flags, Mode::empty())
-            .map_err(|err| self.error(err))?;
-        Ok((Fd::Opened(fd), name))
+        Ok((dir, name))
     }
 
     /// Walks the path by hand (see [`beneath::walk`]), creating missing directories

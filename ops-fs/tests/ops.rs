@@ -647,3 +647,35 @@ async fn recursive_remove_is_bounded_in_depth() {
         assert!(!fx.path("d").exists());
     }
 }
+
+/// A path that ends in `/` or `/.` names a directory, with either resolver: a file
+/// there is `ENOTDIR`, a new file cannot be made there, and a symlink there is
+/// followed rather than removed.
+#[tokio::test(flavor = "current_thread")]
+async fn a_trailing_slash_names_a_directory() {
+    use opkit::ErrorClass;
+    for entry in BOTH {
+        let fx = Fixture::new(entry);
+        std::fs::write(fx.path("f"), "file").unwrap();
+        std::fs::create_dir(fx.path("d")).unwrap();
+        std::os::unix::fs::symlink("d", fx.path("l")).unwrap();
+        for (op, args) in [
+            ("op_read_text_file", json!(["f/"])),
+            ("op_read_text_file", json!(["f/."])),
+            ("op_stat", json!(["f/"])),
+            ("op_remove", json!(["f/"])),
+            ("op_remove", json!(["l/"])),
+        ] {
+            let err = fx.err(op, args.clone()).await;
+            assert_eq!(err.code(), Some("ENOTDIR"), "{op}({args}): {err}");
+        }
+        let err = fx.err("op_write_text_file", json!(["new/", "x"])).await;
+        assert_eq!(err.class(), ErrorClass::IsADirectory, "{err}");
+        assert!(!fx.path("new").exists());
+        assert_eq!(fx.ok("op_lstat", json!(["l/"])).await["kind"], json!("dir"));
+        assert_eq!(fx.ok("op_stat", json!(["d/."])).await["kind"], json!("dir"));
+        fx.ok("op_mkdir", json!(["e/"])).await;
+        fx.ok("op_remove", json!(["e/"])).await;
+        assert!(fx.path("l").is_symlink() && fx.path("f").is_file());
+    }
+}
