@@ -289,7 +289,12 @@ pub(crate) fn set_mode(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
         return Ok(());
     }
     let err = io::Error::last_os_error();
-    if !matches!(err.raw_os_error(), Some(libc::ENOSYS | libc::EINVAL)) {
+    // Older kernels have no `fchmodat2`, and older seccomp filters answer `EPERM` for
+    // a syscall they do not know; a real `EPERM` comes back from the fallback too.
+    if !matches!(
+        err.raw_os_error(),
+        Some(libc::ENOSYS | libc::EINVAL | libc::EPERM)
+    ) {
         return Err(err);
     }
     rustix::fs::chmodat(
@@ -299,6 +304,18 @@ pub(crate) fn set_mode(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
         AtFlags::empty(),
     )
     .map_err(io::Error::from)
+}
+
+/// `fd` (`O_PATH` included) with these access and modification times:
+/// `utimensat(AT_EMPTY_PATH)` (Linux 5.8), else through `/proc/self/fd`.
+pub(crate) fn set_times(fd: BorrowedFd<'_>, times: &rustix::fs::Timestamps) -> io::Result<()> {
+    match rustix::fs::utimensat(fd, "", times, AtFlags::EMPTY_PATH) {
+        Err(Errno::INVAL | Errno::NOSYS) => {
+            rustix::fs::utimensat(rustix::fs::CWD, proc_fd_path(fd), times, AtFlags::empty())
+                .map_err(io::Error::from)
+        }
+        other => other.map_err(io::Error::from),
+    }
 }
 
 /// `/proc/self/fd/N`: the magic link to what `fd` is open on, for the few calls that

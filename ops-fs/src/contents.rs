@@ -26,21 +26,33 @@ pub fn op_read_text_file(#[state] ctx: &FsContext, path: &str) -> Result<String,
 
 fn read_whole(ctx: &FsContext, path: &str) -> Result<Vec<u8>, OpError> {
     let guest = ctx.path(Access::Read, path)?;
-    let mut file = guest.open_file(OFlags::RDONLY, 0)?;
+    let file = guest.open_file(OFlags::RDONLY, 0)?;
+    let max = ctx.max_read();
+    let too_large = || {
+        OpError::new(
+            ErrorClass::ResourceExhausted,
+            format!(
+                "'{path}': the file is larger than the {max} bytes a whole-file read may \
+                 take; open it and read it in parts"
+            ),
+        )
+    };
     // The size as a hint, as `std::fs::read` takes it: one allocation for a file that
-    // does not grow meanwhile.
+    // does not grow meanwhile. One byte past the limit tells a larger file.
     let size = file.metadata().map_or(0, |meta| meta.len());
+    if size > max {
+        return Err(too_large());
+    }
     let mut contents = Vec::new();
     contents
         .try_reserve_exact(usize::try_from(size).unwrap_or(usize::MAX))
-        .map_err(|_| {
-            OpError::new(
-                ErrorClass::ResourceExhausted,
-                format!("'{path}': {size} bytes do not fit in memory"),
-            )
-        })?;
-    file.read_to_end(&mut contents)
+        .map_err(|_| too_large())?;
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut contents)
         .map_err(|err| path_error(path, err))?;
+    if contents.len() as u64 > max {
+        return Err(too_large());
+    }
     Ok(contents)
 }
 

@@ -29,7 +29,12 @@ pub struct FsContext {
     perms: FsPermissions,
     cwd: PathBuf,
     umask: u32,
+    max_read: u64,
 }
+
+/// How much `op_read_file` and `op_read_text_file` read at most, unless the host says
+/// otherwise: a sparse file costs a guest nothing to make and its full size to read.
+pub const DEFAULT_MAX_READ: u64 = 256 << 20;
 
 impl FsContext {
     /// A context with the process's cwd and umask as the starting values.
@@ -39,7 +44,19 @@ impl FsContext {
             perms,
             cwd,
             umask: beneath::process_umask().unwrap_or(DEFAULT_UMASK),
+            max_read: DEFAULT_MAX_READ,
         }
+    }
+
+    /// How many bytes a whole-file read may take (default [`DEFAULT_MAX_READ`]); a
+    /// larger file is `ResourceExhausted`, and is read with `op_open` and `op_read`.
+    pub fn with_max_read(mut self, bytes: u64) -> Self {
+        self.max_read = bytes;
+        self
+    }
+
+    pub fn max_read(&self) -> u64 {
+        self.max_read
     }
 
     /// Starts the runtime in `cwd` instead (resolved, symlinks followed, against the

@@ -57,7 +57,7 @@ mod tree;
 
 pub use beneath::Resolver;
 pub use contents::{op_read_file, op_read_text_file, op_write_file, op_write_text_file};
-pub use context::FsContext;
+pub use context::{DEFAULT_MAX_READ, FsContext};
 pub use dir::{
     DirEntry, op_chdir, op_cwd, op_make_temp_dir, op_make_temp_file, op_mkdir, op_read_dir,
     op_umask,

@@ -8,7 +8,7 @@ use std::os::fd::AsFd;
 use opkit::{ErrorClass, OpError, op};
 use rustix::fs::{AtFlags, Gid, Mode, OFlags, Uid};
 
-use crate::beneath::set_mode;
+use crate::beneath::{set_mode, set_times};
 use crate::context::{FsContext, invalid_argument};
 use crate::permissions::Access;
 use crate::stat::FsStat;
@@ -89,8 +89,7 @@ pub fn op_utime(
     let times = timestamps(atime, mtime)?;
     let path = ctx.path(Access::Write, path)?;
     let fd = path.open(OFlags::PATH, Mode::empty())?;
-    rustix::fs::utimensat(&fd, "", &times, AtFlags::EMPTY_PATH)
-        .map_err(|err| path.error(err.into()))
+    set_times(fd.as_fd(), &times).map_err(|err| path.error(err))
 }
 
 /// Truncates or extends a file to `len` bytes (default `0`).

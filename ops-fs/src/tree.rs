@@ -175,6 +175,8 @@ fn remove_tree(parent: BorrowedFd<'_>, name: &OsStr, depth: usize) -> io::Result
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let fd = match rustix::fs::openat(parent, name, flags, rustix::fs::Mode::empty()) {
         Ok(fd) => fd,
+        // Removed meanwhile, by another op: what this one wanted.
+        Err(Errno::NOENT) if depth > 0 => return Ok(()),
         // Swapped for a symlink or a file since it was looked at: unlink that.
         Err(Errno::NOTDIR | Errno::LOOP) => {
             return rustix::fs::unlinkat(parent, name, AtFlags::empty()).map_err(io::Error::from);
@@ -195,10 +197,12 @@ fn remove_tree(parent: BorrowedFd<'_>, name: &OsStr, depth: usize) -> io::Result
     for (child, kind) in entries {
         let child = OsStr::from_bytes(&child);
         let kind = match kind {
-            FileType::Unknown => {
-                let stat = rustix::fs::statat(handle, child, AtFlags::SYMLINK_NOFOLLOW)?;
-                FileType::from_raw_mode(stat.st_mode)
-            }
+            FileType::Unknown => match rustix::fs::statat(handle, child, AtFlags::SYMLINK_NOFOLLOW)
+            {
+                Ok(stat) => FileType::from_raw_mode(stat.st_mode),
+                Err(Errno::NOENT) => continue,
+                Err(err) => return Err(err.into()),
+            },
             kind => kind,
         };
         if kind == FileType::Directory {

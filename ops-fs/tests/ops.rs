@@ -679,3 +679,38 @@ async fn a_trailing_slash_names_a_directory() {
         assert!(fx.path("l").is_symlink() && fx.path("f").is_file());
     }
 }
+
+/// A whole-file read takes at most the context's limit: a sparse file that costs
+/// nothing to make is refused, not read into memory, and a rid reads it in parts.
+#[tokio::test(flavor = "current_thread")]
+async fn whole_file_reads_are_bounded() {
+    use opkit::ErrorClass;
+    for entry in BOTH {
+        let fx = Fixture::new(entry);
+        fx.ok("op_write_text_file", json!(["small", "12345678"]))
+            .await;
+        fx.ok("op_write_text_file", json!(["huge", ""])).await;
+        fx.ok(
+            "op_truncate",
+            json!(["huge", opkit_fs::DEFAULT_MAX_READ + 1]),
+        )
+        .await;
+        let err = fx.err("op_read_file", json!(["huge"])).await;
+        assert_eq!(
+            (err.class(), err.message()),
+            (
+                ErrorClass::ResourceExhausted,
+                "'huge': the file is larger than the 268435456 bytes a whole-file read may take; open it and read it in parts"
+            )
+        );
+        assert_eq!(
+            fx.ok("op_read_text_file", json!(["small"])).await,
+            json!("12345678")
+        );
+        let rid = fx.ok("op_open", json!(["huge"])).await;
+        let (read, bufs) = fx
+            .call_bufs("op_read", json!([rid]), vec![vec![1; 4]])
+            .await;
+        assert_eq!((read.unwrap(), &bufs[0][..]), (json!(4), &[0; 4][..]));
+    }
+}
