@@ -556,6 +556,21 @@ pub(crate) fn quoted(path: &str) -> impl std::fmt::Display + '_ {
     Quoted(path)
 }
 
+/// The mode bits a guest may set: permissions and the sticky bit. Setuid and setgid
+/// are not a guest's to give: a host that runs as root would hand out its own rights.
+pub(crate) const GUEST_MODE_BITS: u32 = 0o1777;
+
+/// `mode` as a guest passed it, checked against [`GUEST_MODE_BITS`].
+pub(crate) fn guest_mode(mode: u32) -> Result<u32, OpError> {
+    if mode & !GUEST_MODE_BITS != 0 {
+        return Err(invalid_argument(format!(
+            "`mode` takes permission bits and the sticky bit, at most 0o1777 (setuid and \
+             setgid are refused), not {mode:#o}"
+        )));
+    }
+    Ok(mode)
+}
+
 /// A `TypeError` for an argument that decoded but makes no sense.
 pub(crate) fn invalid_argument(message: impl Into<String>) -> OpError {
     OpError::new(ErrorClass::TypeError, message.into())

@@ -11,7 +11,7 @@ use rustix::io::Errno;
 use serde::Serialize;
 
 use crate::beneath::exact_mode;
-use crate::context::{Fd, FsContext, GuestPath, denied, invalid_argument};
+use crate::context::{Fd, FsContext, GuestPath, denied, guest_mode, invalid_argument};
 use crate::permissions::Access;
 
 /// Creates a directory, and with `recursive` its missing parents (an existing
@@ -24,13 +24,7 @@ pub fn op_mkdir(
     recursive: Option<bool>,
     mode: Option<u32>,
 ) -> Result<(), OpError> {
-    let mode = mode.unwrap_or(0o777);
-    if mode > 0o7777 {
-        return Err(invalid_argument(
-            "`mode` takes permission bits, at most 0o7777",
-        ));
-    }
-    let mode = ctx.creation_mode(mode);
+    let mode = ctx.creation_mode(guest_mode(mode.unwrap_or(0o777))?);
     let dir = ctx.path(Access::Write, path)?;
     if recursive.unwrap_or(false) {
         // A write root that does not exist yet is made first, as a missing parent.

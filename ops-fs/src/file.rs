@@ -17,7 +17,9 @@ use rustix::fs::{AtFlags, OFlags};
 use serde::Deserialize;
 
 use crate::beneath;
-use crate::context::{FsContext, GuestPath, STATX_FIELDS, invalid_argument, path_error, quoted};
+use crate::context::{
+    FsContext, GuestPath, STATX_FIELDS, guest_mode, invalid_argument, path_error, quoted,
+};
 use crate::permissions::Access;
 use crate::stat::FsStat;
 use crate::times::timestamps;
@@ -166,10 +168,8 @@ impl OpenOptions {
                 "`truncate` and `append` exclude each other",
             ));
         }
-        if self.mode.is_some_and(|mode| mode > 0o7777) {
-            return Err(invalid_argument(
-                "`mode` takes permission bits, at most 0o7777",
-            ));
+        if let Some(mode) = self.mode {
+            guest_mode(mode)?;
         }
         Ok(())
     }

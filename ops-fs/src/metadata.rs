@@ -9,7 +9,7 @@ use opkit::{ErrorClass, OpError, op};
 use rustix::fs::{AtFlags, Gid, Mode, OFlags, Uid};
 
 use crate::beneath::{set_mode, set_times};
-use crate::context::{FsContext, invalid_argument};
+use crate::context::{FsContext, guest_mode};
 use crate::permissions::Access;
 use crate::stat::FsStat;
 use crate::times::timestamps;
@@ -46,15 +46,11 @@ pub fn op_exists(#[state] ctx: &FsContext, path: &str) -> Result<bool, OpError> 
     }
 }
 
-/// Sets the permission bits of a file (at most `0o7777`), following symlinks. The
-/// umask does not apply.
+/// Sets the permission bits of a file (and the sticky bit: at most `0o1777`; setuid
+/// and setgid are refused), following symlinks. The umask does not apply.
 #[op(permission = "fs.write")]
 pub fn op_chmod(#[state] ctx: &FsContext, path: &str, mode: u32) -> Result<(), OpError> {
-    if mode > 0o7777 {
-        return Err(invalid_argument(
-            "`mode` takes permission bits, at most 0o7777",
-        ));
-    }
+    let mode = guest_mode(mode)?;
     let path = ctx.path(Access::Write, path)?;
     let fd = path.open(OFlags::PATH, Mode::empty())?;
     set_mode(fd.as_fd(), mode).map_err(|err| path.error(err))

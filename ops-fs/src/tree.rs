@@ -11,7 +11,7 @@ use opkit::{ErrorClass, OpError, op};
 use rustix::fs::{AtFlags, Dir, FileType, OFlags, SeekFrom};
 use rustix::io::Errno;
 
-use crate::context::{FsContext, invalid_argument, paths_error, quoted};
+use crate::context::{FsContext, GUEST_MODE_BITS, invalid_argument, paths_error, quoted};
 use crate::permissions::Access;
 
 /// How deep `op_remove` goes into a tree; each level holds one descriptor.
@@ -20,14 +20,16 @@ const MAX_REMOVE_DEPTH: usize = 256;
 /// Copies a file's contents and permission bits to `to` (created or truncated) and
 /// returns how many bytes were copied. Both paths follow symlinks. The copy gets
 /// exactly the source's permission bits, as Deno's and Node's `copyFile` do: the
-/// runtime's umask does not apply. Holes of a sparse file stay holes.
+/// runtime's umask does not apply (setuid and setgid are dropped). Holes of a sparse
+/// file stay holes.
 #[op(permission = "fs.read+fs.write")]
 pub fn op_copy_file(#[state] ctx: &FsContext, from: &str, to: &str) -> Result<u64, OpError> {
     let error = |err| paths_error(from, to, err);
     let source = ctx.path(Access::Read, from)?;
     let source = source.open_file_or(OFlags::RDONLY, 0, error)?;
     let meta = source.metadata().map_err(error)?;
-    let mode = meta.mode() & 0o7777;
+    // Setuid and setgid do not pass to the copy, as `cp` drops them for a new owner.
+    let mode = meta.mode() & GUEST_MODE_BITS;
     let target = ctx.path(Access::Write, to)?;
     // Not truncated on open: copying a file onto itself must not empty it first.
     let target = target.open_file_or(OFlags::WRONLY | OFlags::CREATE, mode, error)?;

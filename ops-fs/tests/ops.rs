@@ -240,8 +240,34 @@ async fn chmod_chown_utime_and_truncate_change_metadata() {
         std::fs::write(fx.path("f"), "0123456789").unwrap();
         fx.ok("op_chmod", json!(["f", 0o600])).await;
         assert_eq!(mode_of(&fx.path("f")), 0o600);
-        fx.ok("op_chmod", json!(["f", 0o4755])).await;
-        assert_eq!(mode_of(&fx.path("f")), 0o4755, "special bits kept");
+        fx.ok("op_chmod", json!(["f", 0o1755])).await;
+        assert_eq!(mode_of(&fx.path("f")), 0o1755, "the sticky bit kept");
+        // Setuid and setgid are not a guest's to give, here nor on a new file.
+        for mode in [0o4755, 0o2755] {
+            let err = fx.err("op_chmod", json!(["f", mode])).await;
+            assert!(
+                err.message().contains("setuid and setgid are refused"),
+                "{err}"
+            );
+            let err = fx
+                .err(
+                    "op_write_text_file",
+                    json!({"path": "g", "text": "", "mode": mode}),
+                )
+                .await;
+            assert!(
+                err.message().contains("setuid and setgid are refused"),
+                "{err}"
+            );
+        }
+        std::fs::set_permissions(fx.path("f"), std::fs::Permissions::from_mode(0o4755)).unwrap();
+        fx.ok("op_copy_file", json!(["f", "copy"])).await;
+        assert_eq!(
+            mode_of(&fx.path("copy")),
+            0o755,
+            "setuid dropped from a copy"
+        );
+        assert_eq!(mode_of(&fx.path("f")), 0o4755);
 
         let uid = std::fs::metadata(fx.path("f")).unwrap().uid();
         // The tests run as root, which can give a file away; anyone can chown to
