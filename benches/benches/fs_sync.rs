@@ -13,6 +13,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use opkit::Runtime;
 use opkit_benches::runtime;
 use opkit_fs::{FileKind, FsContext, FsPermissions, FsStat, Resolver};
+use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags, StatxFlags};
 
 fn sandbox(root: &Path, resolver: Resolver) -> Runtime {
     let perms = FsPermissions::default()
@@ -77,6 +78,32 @@ fn fs_sync(c: &mut Criterion) {
         assert_eq!(std::fs::metadata(path).unwrap().len(), 4096);
         group.bench_function("floor_std_fs", |b| {
             b.iter(|| std::fs::metadata(black_box(path)).unwrap().len())
+        });
+        // What resolving beneath a handle costs the kernel, and nothing else: the
+        // syscalls `op_stat` makes, by hand.
+        let beneath = path.strip_prefix(&root).unwrap_or(path);
+        let handle =
+            rustix::fs::open(&root, OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        group.bench_function("floor_openat2_statx_close", |b| {
+            b.iter(|| {
+                let how = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
+                let fd = rustix::fs::openat2(
+                    &handle,
+                    black_box(beneath),
+                    OFlags::PATH | OFlags::CLOEXEC,
+                    Mode::empty(),
+                    how,
+                )
+                .unwrap();
+                rustix::fs::statx(
+                    &fd,
+                    "",
+                    AtFlags::EMPTY_PATH,
+                    StatxFlags::BASIC_STATS | StatxFlags::BTIME,
+                )
+                .unwrap()
+                .stx_size
+            })
         });
         let mut json = Vec::new();
         group.bench_function("floor_std_fs_json", |b| {
