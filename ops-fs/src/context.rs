@@ -188,15 +188,17 @@ impl Spelling {
     /// One pass over the bytes (this runs on every call).
     fn of(path: &[u8]) -> Self {
         let mut spelling = Self::Clean;
-        for (i, pair) in path.windows(2).enumerate() {
-            match (pair[0], pair[1]) {
+        let mut before = 0;
+        for (i, &byte) in path.iter().enumerate() {
+            match (before, byte) {
                 (b'.', b'.') => return Self::DotDot,
                 (b'/', b'/') => spelling = Self::Unclean,
-                (b'/', b'.') if matches!(path.get(i + 2), None | Some(b'/')) => {
+                (b'/', b'.') if matches!(path.get(i + 1), None | Some(b'/')) => {
                     spelling = Self::Unclean;
                 }
                 _ => {}
             }
+            before = byte;
         }
         spelling
     }
