@@ -27,6 +27,10 @@ const MAX_SYMLINKS: usize = 40;
 /// The longest path the kernel takes (`PATH_MAX`, the NUL included).
 const PATH_MAX: usize = 4096;
 
+/// How many `openat` calls one walk makes at most: each `..` opens the names before it
+/// again, so a symlink of many `..` deep in a tree would cost that many times its depth.
+const MAX_WALK_OPENS: usize = 4096;
+
 /// How many directories one recursive `mkdir` makes at most, retries included.
 const MAX_MADE: usize = 1024;
 
@@ -84,7 +88,8 @@ pub(crate) fn open(
 ) -> io::Result<OwnedFd> {
     let flags = flags | OFlags::CLOEXEC;
     // `openat2` refuses a mode with nothing to create.
-    let mode = if flags.intersects(OFlags::CREATE | OFlags::TMPFILE) {
+    // (`TMPFILE` holds the `DIRECTORY` bit: test it whole.)
+    let mode = if flags.contains(OFlags::CREATE) || flags.contains(OFlags::TMPFILE) {
         mode
     } else {
         Mode::empty()
@@ -139,11 +144,20 @@ pub(crate) fn walk(
     let mut current: Option<OwnedFd> = None;
     let mut links = 0;
     let mut made = 0;
+    let mut opens = 0;
     while let Some(name) = pending.pop() {
+        opens += 1;
         if name == ".." {
             walked.pop().ok_or_else(escape)?;
+            opens += walked.len();
+            if opens > MAX_WALK_OPENS {
+                return Err(Errno::LOOP.into());
+            }
             current = reopen(dir, &walked)?;
             continue;
+        }
+        if opens > MAX_WALK_OPENS {
+            return Err(Errno::LOOP.into());
         }
         let top = current.as_ref().map_or(dir, |fd| fd.as_fd());
         let last = pending.is_empty();

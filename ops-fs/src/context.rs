@@ -293,6 +293,11 @@ impl<'a> GuestPath<'a> {
         ))
     }
 
+    /// Whether the path ends in `/` or `/.`, and so must name a directory.
+    pub(crate) fn dir_only(&self) -> bool {
+        self.dir_only
+    }
+
     /// Whether the root the path is resolved beneath grants `access`.
     pub(crate) fn root_grants(&self, access: Access) -> bool {
         self.root.grants(access)
@@ -458,6 +463,11 @@ impl<'a> GuestPath<'a> {
         flags: OFlags,
         make_dirs: Option<u32>,
     ) -> Result<(OwnedFd, PathBuf), OpError> {
+        let flags = if self.dir_only {
+            flags | OFlags::DIRECTORY
+        } else {
+            flags
+        };
         if self.rel().as_os_str().is_empty() && make_dirs.is_none() {
             // The root itself, which may be a file.
             let fd = self.open(flags, Mode::empty())?;
@@ -480,6 +490,10 @@ impl<'a> GuestPath<'a> {
     pub(crate) fn make_root(&self, mode: u32) -> Result<(), OpError> {
         if self.root.handle().is_ok() {
             return Ok(());
+        }
+        if self.root.is_sealed() {
+            // Inside another root, where the guest could have put anything.
+            return Err(self.error(io::Error::from(io::ErrorKind::NotFound)));
         }
         use std::os::unix::fs::DirBuilderExt;
         match std::fs::DirBuilder::new()

@@ -264,6 +264,7 @@ pub fn op_write(#[resource] rid: &FsFile, #[buffer] data: &[u8]) -> Result<usize
 
 /// Moves the file's position and returns the new one. `whence`: `0` from the start
 /// (`offset` must not be negative), `1` from the current position, `2` from the end.
+/// A rid opened for writing in a write-only root seeks from the start only.
 #[op]
 pub fn op_seek(#[resource] rid: &FsFile, offset: i64, whence: u8) -> Result<u64, OpError> {
     let from = match whence {
@@ -271,7 +272,11 @@ pub fn op_seek(#[resource] rid: &FsFile, offset: i64, whence: u8) -> Result<u64,
             u64::try_from(offset)
                 .map_err(|_| invalid_argument(format!("cannot seek to {offset} from the start")))?,
         ),
-        1 => SeekFrom::Current(offset),
+        // After an append, the current position is the size.
+        1 => {
+            rid.check_metadata_visible()?;
+            SeekFrom::Current(offset)
+        }
         2 => {
             rid.check_metadata_visible()?;
             SeekFrom::End(offset)

@@ -5,11 +5,11 @@ use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use rustix::fs::{Mode, OFlags};
+use rustix::fs::{FileType, Mode, OFlags};
 
 use crate::beneath::Resolver;
 
@@ -90,10 +90,8 @@ impl Root {
     fn new(given: &Path, read: bool, write: bool) -> Self {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
         let given: PathBuf = cwd.join(given).components().collect();
-        // A root that does not exist yet keeps its path as named (made absolute), and
-        // is opened once something creates it.
-        let resolved = std::fs::canonicalize(&given).unwrap_or_else(|_| given.clone());
-        let mut names = vec![resolved.components().collect::<PathBuf>()];
+        let (resolved, sealed) = resolve_root(&given);
+        let mut names = vec![resolved];
         if given != names[0] {
             names.push(given);
         }
@@ -102,10 +100,15 @@ impl Root {
             read,
             write,
             handle: OnceLock::new(),
-            sealed: AtomicBool::new(false),
+            sealed: AtomicBool::new(sealed),
         };
         let _ = root.handle();
         root
+    }
+
+    /// Whether the root may still be opened (or made) if it is missing.
+    pub(crate) fn is_sealed(&self) -> bool {
+        self.sealed.load(Ordering::Relaxed)
     }
 
     /// The resolved path.
@@ -133,6 +136,10 @@ impl Root {
         // refused.
         let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let fd = rustix::fs::open(self.path(), flags, Mode::empty())?;
+        // `O_PATH | O_NOFOLLOW` opens a symlink itself: that is no root.
+        if FileType::from_raw_mode(rustix::fs::fstat(&fd)?.st_mode) == FileType::Symlink {
+            return Err(io::Error::from_raw_os_error(libc::ELOOP));
+        }
         // Two threads may open it at once; one handle is kept, the other closed.
         let _ = self.handle.set(fd);
         match self.handle.get() {
@@ -157,6 +164,25 @@ impl Root {
             }
         })
     }
+}
+
+/// A root's path resolved, symlinks followed; for one that does not exist yet, its
+/// deepest existing ancestor resolved and the rest as named. Sealed (never opened)
+/// when the rest cannot be taken as named: it climbs with `..`, or no ancestor
+/// resolves.
+fn resolve_root(given: &Path) -> (PathBuf, bool) {
+    if let Ok(resolved) = std::fs::canonicalize(given) {
+        return (resolved, false);
+    }
+    for ancestor in given.ancestors().skip(1) {
+        let Ok(resolved) = std::fs::canonicalize(ancestor) else {
+            continue;
+        };
+        let rest = given.strip_prefix(ancestor).unwrap_or(given);
+        let climbs = rest.components().any(|part| part == Component::ParentDir);
+        return (resolved.join(rest), climbs);
+    }
+    (given.to_path_buf(), true)
 }
 
 /// The device and inode of what `fd` is open on.

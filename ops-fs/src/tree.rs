@@ -137,6 +137,18 @@ pub fn op_rename(#[state] ctx: &FsContext, from: &str, to: &str) -> Result<(), O
         ctx.path(Access::Write, from)?
     };
     let (source_dir, source_name) = source.parent()?;
+    if target.dir_only() && !source.dir_only() {
+        // `g/` names a directory: only a directory may be renamed there.
+        let stat = rustix::fs::statat(&source_dir, source_name, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|err| source.error(err.into()))?;
+        if FileType::from_raw_mode(stat.st_mode) != FileType::Directory {
+            return Err(paths_error(
+                from,
+                to,
+                io::Error::from_raw_os_error(libc::ENOTDIR),
+            ));
+        }
+    }
     rustix::fs::renameat(&source_dir, source_name, &target_dir, target_name)
         .map_err(|err| paths_error(from, to, err.into()))
 }

@@ -691,6 +691,8 @@ async fn a_trailing_slash_names_a_directory() {
             ("op_stat", json!(["f/"])),
             ("op_remove", json!(["f/"])),
             ("op_remove", json!(["l/"])),
+            ("op_realpath", json!(["f/"])),
+            ("op_rename", json!(["f", "g/"])),
         ] {
             let err = fx.err(op, args.clone()).await;
             assert_eq!(err.code(), Some("ENOTDIR"), "{op}({args}): {err}");
@@ -698,6 +700,16 @@ async fn a_trailing_slash_names_a_directory() {
         let err = fx.err("op_write_text_file", json!(["new/", "x"])).await;
         assert_eq!(err.class(), ErrorClass::IsADirectory, "{err}");
         assert!(!fx.path("new").exists());
+        for (op, args) in [
+            ("op_symlink", json!(["d", "s/"])),
+            ("op_link", json!(["f", "h/"])),
+        ] {
+            let err = fx.err(op, args.clone()).await;
+            assert_eq!(err.code(), Some("ENOENT"), "{op}({args}): {err}");
+        }
+        assert!(!fx.path("s").exists() && !fx.path("h").exists() && !fx.path("g").exists());
+        let rid = fx.ok("op_open", json!(["d/"])).await;
+        fx.sync("op_close", json!([rid])).unwrap();
         assert_eq!(fx.ok("op_lstat", json!(["l/"])).await["kind"], json!("dir"));
         assert_eq!(fx.ok("op_stat", json!(["d/."])).await["kind"], json!("dir"));
         fx.ok("op_mkdir", json!(["e/"])).await;
@@ -738,5 +750,31 @@ async fn whole_file_reads_are_bounded() {
             .call_bufs("op_read", json!([rid]), vec![vec![1; 4]])
             .await;
         assert_eq!((read.unwrap(), &bufs[0][..]), (json!(4), &[0; 4][..]));
+    }
+}
+
+/// A walk by hand spends a bounded number of opens: a `..` costs the depth it climbs
+/// from, so a symlink of many `..` deep in a tree is refused (`ELOOP`) rather than
+/// walked for seconds.
+#[tokio::test(flavor = "current_thread")]
+async fn a_walk_is_bounded_in_work() {
+    use opkit::ErrorClass;
+    for entry in BOTH {
+        let fx = Fixture::new(entry);
+        let deep = vec!["a"; 200].join("/");
+        std::fs::create_dir_all(fx.path(&format!("{deep}/x"))).unwrap();
+        let climbs = "x/../".repeat(40);
+        std::os::unix::fs::symlink(format!("{climbs}x"), fx.path(&format!("{deep}/l"))).unwrap();
+        let err = fx.err("op_realpath", json!([format!("{deep}/l")])).await;
+        assert_eq!(
+            (err.class(), err.code()),
+            (ErrorClass::PermissionDenied, Some("ELOOP")),
+            "{err}"
+        );
+        // The same link with a few climbs resolves.
+        std::fs::remove_file(fx.path(&format!("{deep}/l"))).unwrap();
+        std::os::unix::fs::symlink("x/../x", fx.path(&format!("{deep}/l"))).unwrap();
+        let real = fx.ok("op_realpath", json!([format!("{deep}/l")])).await;
+        assert_eq!(real, json!(fx.path(&format!("{deep}/x")).to_str().unwrap()));
     }
 }

@@ -364,6 +364,55 @@ async fn a_missing_root_inside_another_root_is_never_opened() {
     }
 }
 
+/// A missing root named through a symlinked parent is resolved through its deepest
+/// existing ancestor when it is added, so it is seen to lie inside the other root,
+/// and never opened: neither a symlink the guest puts at its path nor a directory it
+/// renames there gives access through it. Nor is it made by a recursive `mkdir`.
+#[tokio::test(flavor = "current_thread")]
+async fn a_missing_root_behind_a_symlinked_parent_is_sealed_too() {
+    for entry in BOTH {
+        let fx = Fixture::with_perms(entry, |t| {
+            for dir in ["w/d", "outside", "r"] {
+                std::fs::create_dir_all(t.join(dir)).unwrap();
+            }
+            std::fs::write(t.join("w/d/secret"), "private").unwrap();
+            std::fs::write(t.join("outside/secret"), "outside").unwrap();
+            symlink(t.join("w"), t.join("alias")).unwrap();
+            FsPermissions::default()
+                .allow_write(t.join("w"))
+                .allow_all(t.join("alias/sub/outside"))
+                .allow_read(t.join("alias/pub"))
+                .allow_read(t.join("r"))
+                .allow_write(t.join("r/new"))
+        });
+        let top = t(&fx, "");
+        fx.ok("op_symlink", json!([top, "w/sub"])).await;
+        let err = fx
+            .err("op_read_text_file", json!(["alias/sub/outside/secret"]))
+            .await;
+        assert_eq!(err.class(), ErrorClass::NotFound, "{err}");
+        let err = fx
+            .err(
+                "op_write_text_file",
+                json!(["alias/sub/outside/planted", "x"]),
+            )
+            .await;
+        assert_eq!(err.class(), ErrorClass::NotFound, "{err}");
+        assert!(!fx.path("outside/planted").exists());
+        fx.ok("op_rename", json!(["w/d", "w/pub"])).await;
+        let err = fx
+            .err("op_read_text_file", json!(["alias/pub/secret"]))
+            .await;
+        assert_eq!(err.class(), ErrorClass::NotFound, "{err}");
+        let err = fx.err("op_mkdir", json!(["r/new/x", true])).await;
+        assert_eq!(err.class(), ErrorClass::NotFound, "{err}");
+        assert!(
+            !fx.path("r/new").exists(),
+            "nothing made in the read-only root"
+        );
+    }
+}
+
 /// A read root inside a write-only root: what the write-only part holds cannot be
 /// renamed into the readable part, however the paths are spelled, and moving the read
 /// root itself does not help either. Readability is decided by where the destination
@@ -626,6 +675,8 @@ async fn write_roots_do_not_grant_reading() {
         let err = fx.err("op_fstat", json!([rid])).await;
         assert_denied(&err, "op_fstat", "w.txt");
         let err = fx.err("op_seek", json!([rid, 0, 2])).await;
+        assert_denied(&err, "op_seek", "w.txt");
+        let err = fx.err("op_seek", json!([rid, 0, 1])).await;
         assert_denied(&err, "op_seek", "w.txt");
         assert_eq!(fx.ok("op_seek", json!([rid, 0, 0])).await, json!(0));
         let (written, _) = fx
