@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::session::Limits;
+use opkit_server::Limits;
 
 /// The permission flags shared by `serve` and `call`.
 #[derive(Debug, Default, Clone, clap::Args)]

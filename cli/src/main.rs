@@ -4,9 +4,6 @@
 mod config;
 mod docs;
 mod host;
-mod rpc;
-mod serve;
-mod session;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,7 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use opkit::{OpMode, Runtime};
 
 use crate::config::{ConfigFile, Grants, PermissionFlags};
-use crate::session::Limits;
+use opkit_server::Limits;
 
 #[derive(Parser)]
 #[command(name = "opkit", version, about = "Serve and call opkit ops")]
@@ -184,7 +181,7 @@ fn serve(
             .enable_all()
             .build()
             .map_err(|err| err.to_string())?;
-        rt.block_on(serve::serve_stdio(table, limits))
+        rt.block_on(opkit_server::serve_stdio(table, limits))
             .map_err(|err| format!("stdio: {err}"))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -205,10 +202,10 @@ fn serve(
             .await
             .map_err(|err| format!("cannot listen on {addr}: {err}"))?;
         let local = listener.local_addr().map_err(|err| err.to_string())?;
-        let url = serve::describe(local);
+        let url = opkit_server::describe(local);
         println!("opkit: listening on {url} (JSON-RPC 2.0 over HTTP POST and WebSocket)");
         println!("opkit: try  {}", example_curl(&url));
-        serve::serve_http(listener, table, limits)
+        opkit_server::serve_http(listener, table, limits)
             .await
             .map_err(|err| format!("serve: {err}"))
     })?;

@@ -50,6 +50,16 @@ pub async fn serve_http(
     table: Arc<DispatchTable>,
     limits: Limits,
 ) -> std::io::Result<()> {
+    serve_http_until(listener, table, limits, wait_for_signal()).await
+}
+
+/// Serves until `shutdown` completes, then answers what is in flight and returns.
+pub async fn serve_http_until(
+    listener: tokio::net::TcpListener,
+    table: Arc<DispatchTable>,
+    limits: Limits,
+    shutdown_signal: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (stop, shutdown) = watch::channel(false);
     let (alive, mut sessions_done) = tokio::sync::mpsc::channel::<()>(1);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -72,7 +82,7 @@ pub async fn serve_http(
     // has in flight and ends, which closes its WebSocket.
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
-            wait_for_signal().await;
+            shutdown_signal.await;
             tracing::info!("shutting down: answering the requests in flight");
             let _ = stop.send(true);
         })
@@ -323,7 +333,7 @@ async fn skip_line<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> std::i
     }
 }
 
-/// The address line that `serve` prints, which tests read back.
+/// The URL of a server listening on `addr`, as `opkit serve` prints it.
 pub fn describe(addr: SocketAddr) -> String {
     format!("http://{addr}/")
 }

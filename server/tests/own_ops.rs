@@ -1,0 +1,165 @@
+//! A host's own ops served through the library: a `#[state]` store shared by every
+//! session, a cursor resource per session, over HTTP POST and WebSocket.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use opkit::{NewResource, OpError, Resource, extension, op};
+use opkit_server::Server;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+/// The notes every session shares.
+#[derive(Clone, Default)]
+struct Notes(Arc<Mutex<Vec<String>>>);
+
+/// A position in the notes, one per session that asks.
+struct Cursor(Mutex<usize>);
+
+impl Resource for Cursor {}
+
+/// Adds a note and returns how many there are.
+#[op]
+fn op_note_add(#[state] notes: &Notes, text: String) -> Result<usize, OpError> {
+    let mut notes = notes.0.lock().map_err(|_| OpError::generic("poisoned"))?;
+    notes.push(text);
+    Ok(notes.len())
+}
+
+/// Opens a cursor at the first note.
+#[op(sync)]
+fn op_note_cursor() -> NewResource<Cursor> {
+    NewResource(Cursor(Mutex::new(0)))
+}
+
+/// The next note under the cursor, or `null` past the last one.
+#[op(sync)]
+fn op_note_next(
+    #[state] notes: &Notes,
+    #[resource] cursor: &Cursor,
+) -> Result<Option<String>, OpError> {
+    let notes = notes.0.lock().map_err(|_| OpError::generic("poisoned"))?;
+    let mut at = cursor.0.lock().map_err(|_| OpError::generic("poisoned"))?;
+    let note = notes.get(*at).cloned();
+    *at += 1;
+    Ok(note)
+}
+
+extension!(notes_ext, ops = [op_note_add, op_note_cursor, op_note_next]);
+
+async fn post(url: &str, body: Value) -> Value {
+    let text = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("the server answers")
+        .text()
+        .await
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_serves_its_own_ops_over_http_and_websocket() {
+    let notes = Notes::default();
+    let shared = notes.clone();
+    let server = Server::builder()
+        .extension(notes_ext().with_state(move |state| {
+            state.put(shared.clone());
+        }))
+        .build()
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = opkit_server::describe(listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(async move {
+        server
+            .serve_listener_until(listener, async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+
+    // HTTP: a batch through both entries of one op.
+    let replies = post(
+        &url,
+        json!([
+            {"jsonrpc": "2.0", "id": 1, "method": "op_note_add_sync", "params": ["first"]},
+            {"jsonrpc": "2.0", "id": 2, "method": "op_note_add_async", "params": {"text": "second"}},
+        ]),
+    )
+    .await;
+    let mut results: Vec<u64> = replies
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|reply| reply["result"].as_u64().unwrap())
+        .collect();
+    results.sort_unstable();
+    assert_eq!(results, [1, 2]);
+    let bad = post(
+        &url,
+        json!({"jsonrpc": "2.0", "id": 3, "method": "op_note_add_sync", "params": [7]}),
+    )
+    .await;
+    assert_eq!(bad["error"]["data"]["class"], json!("TypeError"), "{bad}");
+
+    // WebSocket: a session keeps its cursor between calls.
+    let ws_url = url.replacen("http://", "ws://", 1);
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+    let mut call = async |id: u64, method: &str, params: Value| {
+        let request = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        ws.send(Message::Text(request.to_string().into()))
+            .await
+            .unwrap();
+        loop {
+            let next = tokio::time::timeout(Duration::from_secs(60), ws.next())
+                .await
+                .expect("a reply within the deadline")
+                .expect("the socket stays open")
+                .expect("no websocket error");
+            if let Message::Text(text) = next {
+                return serde_json::from_str::<Value>(text.as_str()).unwrap();
+            }
+        }
+    };
+    let rid = call(10, "op_note_cursor_sync", json!([])).await["result"].clone();
+    let first = call(11, "op_note_next_sync", json!([rid])).await;
+    let second = call(12, "op_note_next_sync", json!([rid])).await;
+    let past = call(13, "op_note_next_sync", json!([rid])).await;
+    assert_eq!(
+        [&first["result"], &second["result"], &past["result"]],
+        [&json!("first"), &json!("second"), &Value::Null]
+    );
+    assert_eq!(
+        notes.0.lock().unwrap().len(),
+        2,
+        "the host sees what the guests added"
+    );
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(60), serving)
+        .await
+        .expect("the server stops")
+        .unwrap()
+        .unwrap();
+}
+
+#[test]
+fn only_loopback_addresses_are_served() {
+    let server = Server::builder().extension(notes_ext()).build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = rt
+        .block_on(async {
+            let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await?;
+            server.serve_listener(listener).await
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("loopback addresses only"), "{err}");
+}
