@@ -39,13 +39,14 @@ use std::sync::Arc;
 use opkit::{DispatchTable, Extension, RegistrationError};
 
 pub use serve::{describe, serve_http, serve_http_until, serve_stdio};
-pub use session::Limits;
+pub use session::{Limits, SessionInfo, SessionSetup, Transport};
 
 /// A dispatch table and the limits its sessions run under, ready to serve.
 #[derive(Clone)]
 pub struct Server {
     table: Arc<DispatchTable>,
     limits: Limits,
+    setup: Option<SessionSetup>,
 }
 
 /// Collects what a [`Server`] serves: extensions, or a table built elsewhere.
@@ -54,6 +55,7 @@ pub struct ServerBuilder {
     extensions: Vec<Extension>,
     table: Option<Arc<DispatchTable>>,
     limits: Limits,
+    setup: Option<SessionSetup>,
 }
 
 impl Server {
@@ -78,8 +80,8 @@ impl Server {
 
     /// Serves on a bound listener until SIGINT or SIGTERM.
     pub async fn serve_listener(&self, listener: tokio::net::TcpListener) -> io::Result<()> {
-        check_loopback(listener.local_addr()?)?;
-        serve_http(listener, self.table.clone(), self.limits).await
+        self.serve_listener_until(listener, serve::wait_for_signal())
+            .await
     }
 
     /// Serves on a bound listener until `shutdown` completes, then answers what is in
@@ -90,12 +92,13 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
         check_loopback(listener.local_addr()?)?;
-        serve_http_until(listener, self.table.clone(), self.limits, shutdown).await
+        let (table, setup) = (self.table.clone(), self.setup.clone());
+        serve::serve_http_with(listener, table, self.limits, setup, shutdown).await
     }
 
     /// Serves one session on stdin and stdout until stdin ends.
     pub async fn serve_stdio(&self) -> io::Result<()> {
-        serve_stdio(self.table.clone(), self.limits).await
+        serve::serve_stdio_with(self.table.clone(), self.limits, self.setup.clone()).await
     }
 }
 
@@ -125,6 +128,17 @@ impl ServerBuilder {
         self
     }
 
+    /// Sets up each new session's `OpState` after the extensions have: what the
+    /// connection tells (the peer's address, the transport) goes where ops can take
+    /// it as `#[state]`.
+    pub fn on_session(
+        mut self,
+        setup: impl Fn(&mut opkit::OpState, &SessionInfo) + Send + Sync + 'static,
+    ) -> Self {
+        self.setup = Some(Arc::new(setup));
+        self
+    }
+
     pub fn build(self) -> Result<Server, RegistrationError> {
         let table = match self.table {
             Some(table) => table,
@@ -133,6 +147,7 @@ impl ServerBuilder {
         Ok(Server {
             table,
             limits: self.limits.clamped(),
+            setup: self.setup,
         })
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -17,12 +17,15 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio_util::task::LocalPoolHandle;
 
-use crate::session::{Limits, SessionChannels, run_session, spawn_session};
+use crate::session::{
+    Limits, SessionChannels, SessionInfo, SessionSetup, Transport, run_session, spawn_session,
+};
 
 #[derive(Clone)]
 struct Server {
     table: Arc<DispatchTable>,
     limits: Limits,
+    setup: Option<SessionSetup>,
     pool: LocalPoolHandle,
     shutdown: watch::Receiver<bool>,
     /// Every session holds a clone; all dropped means all sessions ended.
@@ -30,11 +33,16 @@ struct Server {
 }
 
 impl Server {
-    fn session(&self) -> crate::session::SessionChannels {
+    fn session(&self, peer: SocketAddr, transport: Transport) -> SessionChannels {
+        let info = SessionInfo {
+            peer: Some(peer),
+            transport,
+        };
         spawn_session(
             &self.pool,
             self.table.clone(),
             self.limits,
+            self.setup.clone().map(|setup| (setup, info)),
             self.shutdown.clone(),
             self.alive.clone(),
         )
@@ -60,12 +68,24 @@ pub async fn serve_http_until(
     limits: Limits,
     shutdown_signal: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_http_with(listener, table, limits, None, shutdown_signal).await
+}
+
+/// [`serve_http_until`], each new session's state set up by `setup`.
+pub(crate) async fn serve_http_with(
+    listener: tokio::net::TcpListener,
+    table: Arc<DispatchTable>,
+    limits: Limits,
+    setup: Option<SessionSetup>,
+    shutdown_signal: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (stop, shutdown) = watch::channel(false);
     let (alive, mut sessions_done) = tokio::sync::mpsc::channel::<()>(1);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let server = Server {
         table,
         limits,
+        setup,
         pool: LocalPoolHandle::new(workers),
         shutdown: shutdown.clone(),
         alive,
@@ -80,13 +100,16 @@ pub async fn serve_http_until(
         .with_state(server);
     // On a signal: no new connections; each session stops reading, answers what it
     // has in flight and ends, which closes its WebSocket.
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal.await;
-            tracing::info!("shutting down: answering the requests in flight");
-            let _ = stop.send(true);
-        })
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal.await;
+        tracing::info!("shutting down: answering the requests in flight");
+        let _ = stop.send(true);
+    })
+    .await?;
     // WebSocket sessions outlive their HTTP connection: wait for them to finish
     // answering, but not forever.
     if tokio::time::timeout(SHUTDOWN_GRACE, sessions_done.recv())
@@ -98,7 +121,7 @@ pub async fn serve_http_until(
     Ok(())
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -122,8 +145,12 @@ async fn wait_for_signal() {
 }
 
 /// One HTTP request is a session of its own.
-async fn http_post(State(server): State<Server>, body: Bytes) -> Response {
-    let mut session = server.session();
+async fn http_post(
+    State(server): State<Server>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    let mut session = server.session(peer, Transport::Http);
     if session.requests.send(body.to_vec()).await.is_err() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -140,6 +167,7 @@ async fn http_post(State(server): State<Server>, body: Bytes) -> Response {
 
 async fn websocket(
     State(server): State<Server>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
     match upgrade {
@@ -147,7 +175,7 @@ async fn websocket(
             let transport_limit = server.limits.max_message_bytes.saturating_mul(2).max(1024);
             upgrade
                 .max_message_size(transport_limit)
-                .on_upgrade(move |socket| websocket_session(server, socket))
+                .on_upgrade(move |socket| websocket_session(server, peer, socket))
         }
         Err(_) => (
             [(header::CONTENT_TYPE, "text/plain")],
@@ -161,11 +189,11 @@ async fn websocket(
 ///
 /// Replies are written by a task of their own, so that a client that sends faster
 /// than it reads cannot wedge the session against a full reply queue.
-async fn websocket_session(server: Server, socket: WebSocket) {
+async fn websocket_session(server: Server, peer: SocketAddr, socket: WebSocket) {
     let SessionChannels {
         requests,
         mut replies,
-    } = server.session();
+    } = server.session(peer, Transport::WebSocket);
     let (mut sink, mut stream) = socket.split();
     let mut writer = tokio::spawn(async move {
         while let Some(reply) = replies.recv().await {
@@ -269,11 +297,27 @@ fn is_loopback_authority(authority: &str) -> bool {
 
 /// Serves one session on stdin/stdout, one message per line, until stdin ends.
 pub async fn serve_stdio(table: Arc<DispatchTable>, limits: Limits) -> std::io::Result<()> {
+    serve_stdio_with(table, limits, None).await
+}
+
+/// [`serve_stdio`], the session's state set up by `setup`.
+pub(crate) async fn serve_stdio_with(
+    table: Arc<DispatchTable>,
+    limits: Limits,
+    setup: Option<SessionSetup>,
+) -> std::io::Result<()> {
+    let info = SessionInfo {
+        peer: None,
+        transport: Transport::Stdio,
+    };
+    let setup = setup.map(|setup| (setup, info));
     let (_stop, shutdown) = watch::channel(false);
     let (request_tx, request_rx) = tokio::sync::mpsc::channel(limits.max_concurrent.max(1));
     let (reply_tx, mut reply_rx) = tokio::sync::mpsc::channel(limits.max_concurrent.max(1));
     let local = tokio::task::LocalSet::new();
-    local.spawn_local(run_session(table, limits, request_rx, reply_tx, shutdown));
+    local.spawn_local(run_session(
+        table, limits, setup, request_rx, reply_tx, shutdown,
+    ));
     local
         .run_until(async move {
             let writer = tokio::task::spawn_local(async move {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use opkit::{DispatchTable, Runtime};
+use opkit::{DispatchTable, OpState, Runtime};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::task::LocalPoolHandle;
@@ -46,6 +46,29 @@ impl Default for Limits {
     }
 }
 
+/// What a session knows of its connection, for a host's [`SessionSetup`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The peer's address over TCP; `None` over stdio.
+    pub peer: Option<std::net::SocketAddr>,
+    pub transport: Transport,
+}
+
+/// How a session's messages arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// One HTTP POST: a session of its own.
+    Http,
+    /// One WebSocket connection.
+    WebSocket,
+    /// Standard input and output.
+    Stdio,
+}
+
+/// A host's setup of each new session's `OpState`, after the extensions' own: e.g.
+/// the peer's address or an authenticated identity, for ops to take as `#[state]`.
+pub type SessionSetup = Arc<dyn Fn(&mut OpState, &SessionInfo) + Send + Sync>;
+
 /// The two ends a transport holds: messages in, replies out.
 pub struct SessionChannels {
     pub requests: mpsc::Sender<Vec<u8>>,
@@ -63,13 +86,14 @@ pub fn spawn_session(
     pool: &LocalPoolHandle,
     table: Arc<DispatchTable>,
     limits: Limits,
+    setup: Option<(SessionSetup, SessionInfo)>,
     shutdown: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
 ) -> SessionChannels {
     let (request_tx, request_rx) = mpsc::channel(limits.max_concurrent.max(1));
     let (reply_tx, reply_rx) = mpsc::channel(limits.max_concurrent.max(1));
     pool.spawn_pinned(move || async move {
-        run_session(table, limits, request_rx, reply_tx, shutdown).await;
+        run_session(table, limits, setup, request_rx, reply_tx, shutdown).await;
         drop(alive);
     });
     SessionChannels {
@@ -82,11 +106,15 @@ pub fn spawn_session(
 pub async fn run_session(
     table: Arc<DispatchTable>,
     limits: Limits,
+    setup: Option<(SessionSetup, SessionInfo)>,
     mut requests: mpsc::Receiver<Vec<u8>>,
     replies: mpsc::Sender<Vec<u8>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let rt = Runtime::with_table(table);
+    if let Some((setup, info)) = setup {
+        setup(&mut rt.state().borrow_mut(), &info);
+    }
     let mut inflight = FuturesUnordered::new();
     let mut open = !*shutdown.borrow();
     let idle = tokio::time::sleep(limits.idle_timeout);

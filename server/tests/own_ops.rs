@@ -46,7 +46,20 @@ fn op_note_next(
     Ok(note)
 }
 
-extension!(notes_ext, ops = [op_note_add, op_note_cursor, op_note_next]);
+/// Who is calling: set up by the host for each session from its connection.
+#[derive(Clone)]
+struct Caller(String);
+
+/// The caller's address and transport, as the session was told.
+#[op(sync)]
+fn op_whoami(#[state] caller: &Caller) -> String {
+    caller.0.clone()
+}
+
+extension!(
+    notes_ext,
+    ops = [op_note_add, op_note_cursor, op_note_next, op_whoami]
+);
 
 async fn post(url: &str, body: Value) -> Value {
     let text = reqwest::Client::new()
@@ -70,6 +83,12 @@ async fn a_host_serves_its_own_ops_over_http_and_websocket() {
         .extension(notes_ext().with_state(move |state| {
             state.put(shared.clone());
         }))
+        .on_session(|state, info| {
+            let peer = info
+                .peer
+                .map_or("none".to_owned(), |peer| peer.ip().to_string());
+            state.put(Caller(format!("{:?} from {peer}", info.transport)));
+        })
         .build()
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -106,6 +125,12 @@ async fn a_host_serves_its_own_ops_over_http_and_websocket() {
     )
     .await;
     assert_eq!(bad["error"]["data"]["class"], json!("TypeError"), "{bad}");
+    let who = post(
+        &url,
+        json!({"jsonrpc": "2.0", "id": 4, "method": "op_whoami_sync", "params": []}),
+    )
+    .await;
+    assert_eq!(who["result"], json!("Http from 127.0.0.1"), "{who}");
 
     // WebSocket: a session keeps its cursor between calls.
     let ws_url = url.replacen("http://", "ws://", 1);
@@ -126,6 +151,8 @@ async fn a_host_serves_its_own_ops_over_http_and_websocket() {
             }
         }
     };
+    let who = call(9, "op_whoami_sync", json!([])).await;
+    assert_eq!(who["result"], json!("WebSocket from 127.0.0.1"), "{who}");
     let rid = call(10, "op_note_cursor_sync", json!([])).await["result"].clone();
     let first = call(11, "op_note_next_sync", json!([rid])).await;
     let second = call(12, "op_note_next_sync", json!([rid])).await;
