@@ -55,6 +55,9 @@ enum Command {
         idle_timeout: Option<u64>,
     },
     /// Call one op and print its JSON result.
+    ///
+    /// With no permission flags, works in the folder `serve` would serve,
+    /// `./opkit-data` (created if missing): read and write inside it only, no network.
     Call {
         /// The entry, e.g. `op_stat_sync`.
         op: String,
@@ -64,6 +67,9 @@ enum Command {
         /// A byte buffer for the op, base64-encoded (repeatable).
         #[arg(long = "buffer", value_name = "BASE64")]
         buffers: Vec<String>,
+        /// The default working folder, used when nothing else is allowed.
+        #[arg(long, default_value = "opkit-data")]
+        dir: PathBuf,
         #[command(flatten)]
         perms: PermissionFlags,
     },
@@ -89,6 +95,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour for a person at a terminal, plain text for a file or a pipe.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     match run(cli.command) {
@@ -128,10 +136,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
             }
             let limits = limits.clamped();
             let grants = if perms.is_empty() && config.is_none() {
-                std::fs::create_dir_all(&dir)
-                    .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
-                let folder = std::fs::canonicalize(&dir)
-                    .map_err(|err| format!("cannot resolve {}: {err}", dir.display()))?;
+                let folder = working_folder(&dir)?;
                 eprintln!(
                     "opkit: serving the working folder {} (read and write; no network)",
                     folder.display()
@@ -152,8 +157,16 @@ fn run(command: Command) -> Result<ExitCode, String> {
             op,
             args,
             buffers,
+            dir,
             perms,
-        } => call(&op, &args, &buffers, &perms),
+        } => {
+            let grants = if perms.is_empty() {
+                Grants::working_folder(working_folder(&dir)?)
+            } else {
+                Grants::from_parts(&perms, &ConfigFile::default())
+            };
+            call(&op, &args, &buffers, &grants)
+        }
         Command::Ops => {
             let table = host::build_table(&Grants::default())?;
             print!("{}", docs::render_entries(&table));
@@ -168,6 +181,13 @@ fn run(command: Command) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The default working folder, made if missing and resolved.
+fn working_folder(dir: &std::path::Path) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir)
+        .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
+    std::fs::canonicalize(dir).map_err(|err| format!("cannot resolve {}: {err}", dir.display()))
 }
 
 fn serve(
@@ -222,13 +242,8 @@ fn example_curl(url: &str) -> String {
     )
 }
 
-fn call(
-    op: &str,
-    args: &str,
-    buffers: &[String],
-    perms: &PermissionFlags,
-) -> Result<ExitCode, String> {
-    let table = host::build_table(&Grants::from_parts(perms, &ConfigFile::default()))?;
+fn call(op: &str, args: &str, buffers: &[String], grants: &Grants) -> Result<ExitCode, String> {
+    let table = host::build_table(grants)?;
     let rt = Runtime::with_table(table);
     let Some(id) = rt.op_id(op) else {
         eprintln!("NotFound: unknown op '{op}'; `opkit ops` lists the entries");

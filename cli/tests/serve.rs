@@ -61,6 +61,12 @@ async fn http_serves_sync_async_batches_and_notifications() {
 
     let log = server.stop();
     assert!(!log.contains("panicked"), "{log}");
+    // Logged to a pipe, not a terminal: no colour codes.
+    assert!(log.contains("DEBUG") || log.contains("INFO"), "{log}");
+    assert!(
+        !log.contains('\x1b'),
+        "ANSI escapes in a log that is no terminal: {log:?}"
+    );
 }
 
 #[tokio::test]
@@ -311,19 +317,32 @@ fn call_runs_one_op() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "\"called\"");
-    // Denied by default.
-    let out = Command::new(BIN)
-        .args(["call", "op_read_text_file_sync", &args])
-        .output()
-        .unwrap();
+    // With no flags, the working folder `serve` would serve, `./opkit-data`, and
+    // nothing outside it.
+    let call = |args: &[&str]| {
+        Command::new(BIN)
+            .current_dir(dir.path())
+            .arg("call")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = call(&["op_write_text_file_sync", r#"["note.txt", "kept"]"#]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = call(&["op_read_text_file_sync", r#"["note.txt"]"#]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "\"kept\"");
+    let kept = std::fs::read_to_string(dir.path().join("opkit-data/note.txt")).unwrap();
+    assert_eq!(kept, "kept");
+    let out = call(&["op_read_text_file_sync", &args]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr).starts_with("PermissionDenied: op_read_text_file")
     );
-    let out = Command::new(BIN)
-        .args(["call", "op_nope"])
-        .output()
-        .unwrap();
+    let out = call(&["op_nope"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("NotFound: unknown op 'op_nope'"));
 }
