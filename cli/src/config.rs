@@ -41,6 +41,7 @@ impl PermissionFlags {
 /// max_message_bytes = 1048576
 /// max_concurrent = 64
 /// idle_timeout_secs = 300
+/// max_rids = 1024
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,6 +64,7 @@ pub struct LimitsFile {
     pub max_message_bytes: Option<usize>,
     pub max_concurrent: Option<usize>,
     pub idle_timeout_secs: Option<u64>,
+    pub max_rids: Option<usize>,
 }
 
 impl ConfigFile {
@@ -101,6 +103,7 @@ impl ConfigFile {
                 .limits
                 .idle_timeout_secs
                 .map_or(base.idle_timeout, Duration::from_secs),
+            max_rids: self.limits.max_rids.unwrap_or(base.max_rids),
         }
     }
 }

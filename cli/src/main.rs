@@ -53,6 +53,9 @@ enum Command {
         /// Seconds a session may sit idle before it is closed.
         #[arg(long)]
         idle_timeout: Option<u64>,
+        /// Resources (rids) one session may hold open at once.
+        #[arg(long)]
+        max_rids: Option<usize>,
     },
     /// Call one op and print its JSON result.
     ///
@@ -119,6 +122,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
             max_message_bytes,
             max_concurrent,
             idle_timeout,
+            max_rids,
         } => {
             let file = match &config {
                 Some(path) => ConfigFile::load(path)?,
@@ -133,6 +137,9 @@ fn run(command: Command) -> Result<ExitCode, String> {
             }
             if let Some(secs) = idle_timeout {
                 limits.idle_timeout = std::time::Duration::from_secs(secs);
+            }
+            if let Some(max) = max_rids {
+                limits.max_rids = max;
             }
             let limits = limits.clamped();
             let grants = if perms.is_empty() && config.is_none() {

@@ -65,6 +65,8 @@ impl Entry {
 pub struct ResourceTable {
     entries: BTreeMap<ResourceId, Entry>,
     next_rid: ResourceId,
+    /// How many resources may be open at once; `None`: no limit.
+    limit: Option<usize>,
 }
 
 impl ResourceTable {
@@ -73,8 +75,25 @@ impl ResourceTable {
         self.add_arc(Arc::new(resource))
     }
 
-    /// Adds a shared resource and returns its new rid.
+    /// Caps how many resources may be open at once (`None`: no cap). A host gives a
+    /// guest's runtime a cap so that it cannot hold every descriptor of the process.
+    pub fn set_limit(&mut self, limit: Option<usize>) {
+        self.limit = limit;
+    }
+
+    /// Adds a shared resource and returns its new rid; `ResourceExhausted` when the
+    /// table holds as many as its limit.
     pub fn add_arc<T: Resource>(&mut self, resource: Arc<T>) -> Result<ResourceId, OpError> {
+        if let Some(limit) = self.limit
+            && self.entries.len() >= limit
+        {
+            return Err(OpError::new(
+                crate::ErrorClass::ResourceExhausted,
+                format!(
+                    "{limit} resources are open, as many as this runtime may hold; close some first"
+                ),
+            ));
+        }
         let rid = self.next_rid;
         self.next_rid = rid
             .checked_add(1)
@@ -222,6 +241,19 @@ mod tests {
             table.close(rid).unwrap_err().class(),
             ErrorClass::BadResource
         );
+    }
+
+    #[test]
+    fn a_limit_refuses_more_until_one_is_closed() {
+        let mut table = ResourceTable::default();
+        table.set_limit(Some(2));
+        let a = table.add(File("a")).unwrap();
+        table.add(File("b")).unwrap();
+        let err = table.add(File("c")).unwrap_err();
+        assert_eq!(err.class(), ErrorClass::ResourceExhausted);
+        table.close(a).unwrap();
+        table.add(File("c")).unwrap();
+        assert_eq!(table.len(), 2);
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct Limits {
     pub max_concurrent: usize,
     /// A session with nothing in flight and nothing received for this long ends.
     pub idle_timeout: Duration,
+    /// Resources (rids) one session may hold open at once; an op that would open more
+    /// gets `ResourceExhausted`, and the session goes on.
+    pub max_rids: usize,
 }
 
 impl Limits {
@@ -32,6 +35,7 @@ impl Limits {
             max_message_bytes: self.max_message_bytes.clamp(64, 1 << 30),
             max_concurrent: self.max_concurrent.clamp(1, 1 << 16),
             idle_timeout: self.idle_timeout.max(Duration::from_secs(1)),
+            max_rids: self.max_rids.clamp(1, 1 << 20),
         }
     }
 }
@@ -42,6 +46,7 @@ impl Default for Limits {
             max_message_bytes: 1 << 20,
             max_concurrent: 64,
             idle_timeout: Duration::from_secs(300),
+            max_rids: 1024,
         }
     }
 }
@@ -112,6 +117,10 @@ pub async fn run_session(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let rt = Runtime::with_table(table);
+    rt.state()
+        .borrow_mut()
+        .resource_table
+        .set_limit(Some(limits.max_rids));
     if let Some((setup, info)) = setup {
         setup(&mut rt.state().borrow_mut(), &info);
     }

@@ -135,28 +135,12 @@ async fn a_host_serves_its_own_ops_over_http_and_websocket() {
     // WebSocket: a session keeps its cursor between calls.
     let ws_url = url.replacen("http://", "ws://", 1);
     let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
-    let mut call = async |id: u64, method: &str, params: Value| {
-        let request = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        ws.send(Message::Text(request.to_string().into()))
-            .await
-            .unwrap();
-        loop {
-            let next = tokio::time::timeout(Duration::from_secs(60), ws.next())
-                .await
-                .expect("a reply within the deadline")
-                .expect("the socket stays open")
-                .expect("no websocket error");
-            if let Message::Text(text) = next {
-                return serde_json::from_str::<Value>(text.as_str()).unwrap();
-            }
-        }
-    };
-    let who = call(9, "op_whoami_sync", json!([])).await;
+    let who = ws_call(&mut ws, 9, "op_whoami_sync", json!([])).await;
     assert_eq!(who["result"], json!("WebSocket from 127.0.0.1"), "{who}");
-    let rid = call(10, "op_note_cursor_sync", json!([])).await["result"].clone();
-    let first = call(11, "op_note_next_sync", json!([rid])).await;
-    let second = call(12, "op_note_next_sync", json!([rid])).await;
-    let past = call(13, "op_note_next_sync", json!([rid])).await;
+    let rid = ws_call(&mut ws, 10, "op_note_cursor_sync", json!([])).await["result"].clone();
+    let first = ws_call(&mut ws, 11, "op_note_next_sync", json!([rid])).await;
+    let second = ws_call(&mut ws, 12, "op_note_next_sync", json!([rid])).await;
+    let past = ws_call(&mut ws, 13, "op_note_next_sync", json!([rid])).await;
     assert_eq!(
         [&first["result"], &second["result"], &past["result"]],
         [&json!("first"), &json!("second"), &Value::Null]
@@ -173,6 +157,83 @@ async fn a_host_serves_its_own_ops_over_http_and_websocket() {
         .expect("the server stops")
         .unwrap()
         .unwrap();
+}
+
+/// A session may hold `max_rids` resources: one more is `ResourceExhausted`, the
+/// session goes on, and closing one makes room. Another session has its own count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_holds_at_most_max_rids_resources() {
+    let limits = opkit_server::Limits {
+        max_rids: 3,
+        ..Default::default()
+    };
+    let server = Server::builder()
+        .extension(notes_ext().with_state(|state| {
+            state.put(Notes::default());
+        }))
+        .limits(limits)
+        .build()
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ws_url = opkit_server::describe(listener.local_addr().unwrap()).replacen("http", "ws", 1);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(async move {
+        server
+            .serve_listener_until(listener, async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let (mut first, _) = tokio_tungstenite::connect_async(&ws_url).await.unwrap();
+    let (mut second, _) = tokio_tungstenite::connect_async(&ws_url).await.unwrap();
+    let mut rids = Vec::new();
+    for id in 0..3 {
+        let reply = ws_call(&mut first, id, "op_note_cursor_sync", json!([])).await;
+        rids.push(reply["result"].clone());
+    }
+    let refused = ws_call(&mut first, 3, "op_note_cursor_sync", json!([])).await;
+    assert_eq!(
+        refused["error"]["data"]["class"],
+        json!("ResourceExhausted"),
+        "{refused}"
+    );
+    let other = ws_call(&mut second, 4, "op_note_cursor_sync", json!([])).await;
+    assert!(
+        other["result"].is_u64(),
+        "another session has its own count: {other}"
+    );
+    let closed = ws_call(&mut first, 5, "op_close_sync", json!([rids[0]])).await;
+    assert_eq!(closed["result"], Value::Null, "{closed}");
+    let again = ws_call(&mut first, 6, "op_note_cursor_sync", json!([])).await;
+    assert!(again["result"].is_u64(), "room after a close: {again}");
+    stop.send(()).unwrap();
+    drop((first, second));
+    tokio::time::timeout(Duration::from_secs(60), serving)
+        .await
+        .expect("the server stops")
+        .unwrap()
+        .unwrap();
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// One request over a WebSocket, and its answer.
+async fn ws_call(ws: &mut Ws, id: u64, method: &str, params: Value) -> Value {
+    let request = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+    ws.send(Message::Text(request.to_string().into()))
+        .await
+        .unwrap();
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(60), ws.next())
+            .await
+            .expect("a reply within the deadline")
+            .expect("the socket stays open")
+            .expect("no websocket error");
+        if let Message::Text(text) = next {
+            return serde_json::from_str(text.as_str()).unwrap();
+        }
+    }
 }
 
 #[test]
