@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use opkit::{ByteBuf, ErrorClass, OpError, op};
 use rustix::fs::OFlags;
 
-use crate::context::{FsContext, path_error};
+use crate::context::{FsContext, path_error, quoted};
 use crate::file::{OpenOptions, open_checked};
 use crate::permissions::Access;
 
@@ -19,9 +19,8 @@ pub fn op_read_file(#[state] ctx: &FsContext, path: &str) -> Result<ByteBuf, OpE
 /// Reads a whole file as UTF-8 text (`InvalidData` if it is not).
 #[op(permission = "fs.read")]
 pub fn op_read_text_file(#[state] ctx: &FsContext, path: &str) -> Result<String, OpError> {
-    String::from_utf8(read_whole(ctx, path)?).map_err(|err| {
-        OpError::new(ErrorClass::InvalidData, err.to_string()).context(format_args!("'{path}'"))
-    })
+    String::from_utf8(read_whole(ctx, path)?)
+        .map_err(|err| OpError::new(ErrorClass::InvalidData, err.to_string()).context(quoted(path)))
 }
 
 fn read_whole(ctx: &FsContext, path: &str) -> Result<Vec<u8>, OpError> {
@@ -32,8 +31,9 @@ fn read_whole(ctx: &FsContext, path: &str) -> Result<Vec<u8>, OpError> {
         OpError::new(
             ErrorClass::ResourceExhausted,
             format!(
-                "'{path}': the file is larger than the {max} bytes a whole-file read may \
-                 take; open it and read it in parts"
+                "{}: the file is larger than the {max} bytes a whole-file read may take; \
+                 open it and read it in parts",
+                quoted(path)
             ),
         )
     };

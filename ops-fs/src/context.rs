@@ -456,6 +456,15 @@ impl<'a> GuestPath<'a> {
         Ok((dir, name))
     }
 
+    /// [`Self::parent`] for an entry about to be made that is no directory (a symlink,
+    /// a hard link): a path ending in `/` cannot name one, `ENOENT` as the kernel says.
+    pub(crate) fn new_entry(&self) -> Result<(Fd<'a>, &OsStr), OpError> {
+        if self.dir_only {
+            return Err(self.error(io::Error::from_raw_os_error(libc::ENOENT)));
+        }
+        self.parent()
+    }
+
     /// Walks the path by hand (see [`beneath::walk`]), creating missing directories
     /// with `make_dirs`; returns the handle and the resolved absolute path.
     pub(crate) fn walk(

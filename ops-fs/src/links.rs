@@ -17,16 +17,8 @@ use crate::permissions::Access;
 pub fn op_link(#[state] ctx: &FsContext, from: &str, to: &str) -> Result<(), OpError> {
     let both = [Access::Read, Access::Write];
     let (source, target) = (ctx.path_for(&both, from)?, ctx.path_for(&both, to)?);
-    if target.dir_only() {
-        // A new link is no directory: `h/` cannot name one.
-        return Err(paths_error(
-            from,
-            to,
-            io::Error::from_raw_os_error(libc::ENOENT),
-        ));
-    }
     let (source_dir, source_name) = source.parent()?;
-    let (target_dir, target_name) = target.parent()?;
+    let (target_dir, target_name) = target.new_entry()?;
     rustix::fs::linkat(
         &source_dir,
         source_name,
@@ -49,15 +41,7 @@ pub fn op_symlink(#[state] ctx: &FsContext, target: &str, path: &str) -> Result<
         ));
     }
     let link = ctx.path(Access::Write, path)?;
-    if link.dir_only() {
-        // A symlink is no directory: `s/` cannot name a new one.
-        return Err(paths_error(
-            path,
-            target,
-            io::Error::from_raw_os_error(libc::ENOENT),
-        ));
-    }
-    let (dir, name) = link.parent()?;
+    let (dir, name) = link.new_entry()?;
     rustix::fs::symlinkat(target, &dir, name).map_err(|err| paths_error(path, target, err.into()))
 }
 

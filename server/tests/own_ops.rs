@@ -91,16 +91,8 @@ async fn a_host_serves_its_own_ops_over_http_and_websocket() {
         })
         .build()
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = opkit_server::describe(listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(async move {
-        server
-            .serve_listener_until(listener, async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let running = Running::start(server).await;
+    let url = running.url.clone();
 
     // HTTP: a batch through both entries of one op.
     let replies = post(
@@ -151,12 +143,7 @@ async fn a_host_serves_its_own_ops_over_http_and_websocket() {
         "the host sees what the guests added"
     );
 
-    stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(60), serving)
-        .await
-        .expect("the server stops")
-        .unwrap()
-        .unwrap();
+    running.stop().await;
 }
 
 /// A session may hold `max_rids` resources: one more is `ResourceExhausted`, the
@@ -174,16 +161,8 @@ async fn a_session_holds_at_most_max_rids_resources() {
         .limits(limits)
         .build()
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let ws_url = opkit_server::describe(listener.local_addr().unwrap()).replacen("http", "ws", 1);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(async move {
-        server
-            .serve_listener_until(listener, async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let running = Running::start(server).await;
+    let ws_url = running.url.replacen("http", "ws", 1);
     let (mut first, _) = tokio_tungstenite::connect_async(&ws_url).await.unwrap();
     let (mut second, _) = tokio_tungstenite::connect_async(&ws_url).await.unwrap();
     let mut rids = Vec::new();
@@ -206,13 +185,40 @@ async fn a_session_holds_at_most_max_rids_resources() {
     assert_eq!(closed["result"], Value::Null, "{closed}");
     let again = ws_call(&mut first, 6, "op_note_cursor_sync", json!([])).await;
     assert!(again["result"].is_u64(), "room after a close: {again}");
-    stop.send(()).unwrap();
     drop((first, second));
-    tokio::time::timeout(Duration::from_secs(60), serving)
-        .await
-        .expect("the server stops")
-        .unwrap()
-        .unwrap();
+    running.stop().await;
+}
+
+/// A server serving on an ephemeral loopback port, until it is stopped.
+struct Running {
+    url: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    serving: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    async fn start(server: Server) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = opkit_server::describe(listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            server.serve_listener_until(listener, shutdown).await
+        });
+        Self { url, stop, serving }
+    }
+
+    /// Stops the server and waits, with a generous bound, until it has returned.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(60), self.serving)
+            .await
+            .expect("the server stops")
+            .unwrap()
+            .unwrap();
+    }
 }
 
 type Ws =
