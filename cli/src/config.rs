@@ -37,11 +37,17 @@ impl PermissionFlags {
 /// allow_write = ["data"]
 /// allow_net = ["127.0.0.1:9000"]
 ///
+/// token = "a-secret-of-16-or-more-characters"
+///
 /// [limits]
 /// max_message_bytes = 1048576
+/// max_reply_bytes = 16777216
 /// max_concurrent = 64
 /// idle_timeout_secs = 300
 /// max_rids = 1024
+/// max_unsent_bytes = 33554432
+/// max_connections = 256
+/// header_timeout_secs = 10
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,17 +60,63 @@ pub struct ConfigFile {
     pub allow_write: Vec<PathBuf>,
     #[serde(default)]
     pub allow_net: Vec<String>,
+    /// The token TCP clients show; a random one when neither this nor a flag says.
+    pub token: Option<String>,
     #[serde(default)]
     pub limits: LimitsFile,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// The limits, from the `[limits]` table of the file or from flags of the same
+/// names; a flag wins over the file.
+#[derive(Debug, Default, Clone, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsFile {
+    /// The largest message answered, in bytes.
+    #[arg(long)]
     pub max_message_bytes: Option<usize>,
+    /// The largest reply sent, in bytes; a larger answer becomes an error.
+    #[arg(long)]
+    pub max_reply_bytes: Option<usize>,
+    /// Calls of one session in flight at once (batch members too); more wait.
+    #[arg(long)]
     pub max_concurrent: Option<usize>,
-    pub idle_timeout_secs: Option<u64>,
+    /// Seconds a session may sit idle before it is closed.
+    #[arg(long = "idle-timeout", value_name = "SECS")]
+    #[serde(rename = "idle_timeout_secs")]
+    pub idle_timeout: Option<u64>,
+    /// Resources (rids) one session may hold open at once.
+    #[arg(long)]
     pub max_rids: Option<usize>,
+    /// Bytes of replies a WebSocket client may leave unread before it is dropped.
+    #[arg(long)]
+    pub max_unsent_bytes: Option<usize>,
+    /// Connections open at once; more are answered 503.
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// Seconds a connection has to send a request's headers.
+    #[arg(long = "header-timeout", value_name = "SECS")]
+    #[serde(rename = "header_timeout_secs")]
+    pub header_timeout: Option<u64>,
+}
+
+impl LimitsFile {
+    /// `base` with every limit set here.
+    pub fn apply(&self, base: Limits) -> Limits {
+        Limits {
+            max_message_bytes: self.max_message_bytes.unwrap_or(base.max_message_bytes),
+            max_reply_bytes: self.max_reply_bytes.unwrap_or(base.max_reply_bytes),
+            max_concurrent: self.max_concurrent.unwrap_or(base.max_concurrent),
+            idle_timeout: self
+                .idle_timeout
+                .map_or(base.idle_timeout, Duration::from_secs),
+            max_rids: self.max_rids.unwrap_or(base.max_rids),
+            max_unsent_bytes: self.max_unsent_bytes.unwrap_or(base.max_unsent_bytes),
+            max_connections: self.max_connections.unwrap_or(base.max_connections),
+            header_timeout: self
+                .header_timeout
+                .map_or(base.header_timeout, Duration::from_secs),
+        }
+    }
 }
 
 impl ConfigFile {
@@ -88,23 +140,9 @@ impl ConfigFile {
         Ok(config)
     }
 
-    pub fn limits(&self, base: Limits) -> Limits {
-        Limits {
-            max_message_bytes: self
-                .limits
-                .max_message_bytes
-                .unwrap_or(base.max_message_bytes),
-            max_concurrent: self
-                .limits
-                .max_concurrent
-                .unwrap_or(base.max_concurrent)
-                .max(1),
-            idle_timeout: self
-                .limits
-                .idle_timeout_secs
-                .map_or(base.idle_timeout, Duration::from_secs),
-            max_rids: self.limits.max_rids.unwrap_or(base.max_rids),
-        }
+    /// The limits: the defaults, then the file, then the flags.
+    pub fn limits(&self, flags: &LimitsFile) -> Limits {
+        flags.apply(self.limits.apply(Limits::default())).clamped()
     }
 }
 

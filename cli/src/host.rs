@@ -9,7 +9,8 @@ use crate::config::Grants;
 
 /// Builds the table. The state setup of each extension carries the grants, so every
 /// session's runtime gets its own copy of the cwd and umask.
-pub fn build_table(grants: &Grants) -> Result<Arc<DispatchTable>, String> {
+/// `max_read` caps the files read whole into one reply.
+pub fn build_table(grants: &Grants, max_read: Option<usize>) -> Result<Arc<DispatchTable>, String> {
     let mut fs = opkit_fs::FsPermissions::deny_all();
     for root in &grants.read {
         fs = fs.allow_read(root);
@@ -20,6 +21,9 @@ pub fn build_table(grants: &Grants) -> Result<Arc<DispatchTable>, String> {
     let mut context = opkit_fs::FsContext::new(fs);
     if let Some(cwd) = &grants.cwd {
         context = context.with_cwd(cwd);
+    }
+    if let Some(max) = max_read {
+        context = context.with_max_read(max as u64);
     }
     let mut net = opkit_net::NetPermissions::new();
     for entry in &grants.net {

@@ -13,7 +13,7 @@ use base64::Engine as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use opkit::{OpMode, Runtime};
 
-use crate::config::{ConfigFile, Grants, PermissionFlags};
+use crate::config::{ConfigFile, Grants, LimitsFile, PermissionFlags};
 use opkit_server::Limits;
 
 #[derive(Parser)]
@@ -44,18 +44,15 @@ enum Command {
         dir: PathBuf,
         #[command(flatten)]
         perms: PermissionFlags,
-        /// The largest message answered, in bytes.
-        #[arg(long)]
-        max_message_bytes: Option<usize>,
-        /// Requests of one session in flight at once; more wait in a queue.
-        #[arg(long)]
-        max_concurrent: Option<usize>,
-        /// Seconds a session may sit idle before it is closed.
-        #[arg(long)]
-        idle_timeout: Option<u64>,
-        /// Resources (rids) one session may hold open at once.
-        #[arg(long)]
-        max_rids: Option<usize>,
+        #[command(flatten)]
+        limits: LimitsFile,
+        /// The token TCP clients must show (`Authorization: Bearer TOKEN`, or
+        /// `?token=TOKEN`); by default a random one, printed at start.
+        #[arg(long, env = "OPKIT_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Serve TCP clients without a token: every local user can then call the ops.
+        #[arg(long, conflicts_with = "token")]
+        no_token: bool,
     },
     /// Call one op and print its JSON result.
     ///
@@ -119,29 +116,20 @@ fn run(command: Command) -> Result<ExitCode, String> {
             config,
             dir,
             perms,
-            max_message_bytes,
-            max_concurrent,
-            idle_timeout,
-            max_rids,
+            limits,
+            token,
+            no_token,
         } => {
             let file = match &config {
                 Some(path) => ConfigFile::load(path)?,
                 None => ConfigFile::default(),
             };
-            let mut limits = file.limits(Limits::default());
-            if let Some(max) = max_message_bytes {
-                limits.max_message_bytes = max;
-            }
-            if let Some(max) = max_concurrent {
-                limits.max_concurrent = max;
-            }
-            if let Some(secs) = idle_timeout {
-                limits.idle_timeout = std::time::Duration::from_secs(secs);
-            }
-            if let Some(max) = max_rids {
-                limits.max_rids = max;
-            }
-            let limits = limits.clamped();
+            let limits = file.limits(&limits);
+            let token = match (no_token, token.or_else(|| file.token.clone())) {
+                (true, _) => TokenFlag::Off,
+                (false, Some(token)) => TokenFlag::Given(token),
+                (false, None) => TokenFlag::Generate,
+            };
             let grants = if perms.is_empty() && config.is_none() {
                 let folder = working_folder(&dir)?;
                 eprintln!(
@@ -152,13 +140,14 @@ fn run(command: Command) -> Result<ExitCode, String> {
             } else {
                 Grants::from_parts(&perms, &file)
             };
-            let table = host::build_table(&grants)?;
+            // Files are read whole for a reply: none larger than a reply may hold.
+            let table = host::build_table(&grants, Some(limits.max_reply_bytes / 4 * 3))?;
             let addr = file
                 .addr
                 .clone()
                 .filter(|_| addr == "127.0.0.1:8765")
                 .unwrap_or(addr);
-            serve(table, limits, stdio, &addr)
+            serve(table, limits, token, stdio, &addr)
         }
         Command::Call {
             op,
@@ -175,12 +164,12 @@ fn run(command: Command) -> Result<ExitCode, String> {
             call(&op, &args, &buffers, &grants)
         }
         Command::Ops => {
-            let table = host::build_table(&Grants::default())?;
+            let table = host::build_table(&Grants::default(), None)?;
             print!("{}", docs::render_entries(&table));
             Ok(ExitCode::SUCCESS)
         }
         Command::Docs { format } => {
-            let table = host::build_table(&Grants::default())?;
+            let table = host::build_table(&Grants::default(), None)?;
             match format {
                 DocsFormat::Md => print!("{}", docs::render_markdown(&table)),
                 DocsFormat::Json => print!("{}", docs::render_json(&table)),
@@ -197,18 +186,33 @@ fn working_folder(dir: &std::path::Path) -> Result<PathBuf, String> {
     std::fs::canonicalize(dir).map_err(|err| format!("cannot resolve {}: {err}", dir.display()))
 }
 
+/// Where the token of `opkit serve` comes from.
+enum TokenFlag {
+    Generate,
+    Given(String),
+    Off,
+}
+
 fn serve(
     table: std::sync::Arc<opkit::DispatchTable>,
     limits: Limits,
+    token: TokenFlag,
     stdio: bool,
     addr: &str,
 ) -> Result<ExitCode, String> {
+    let builder = opkit_server::Server::builder().table(table).limits(limits);
+    let builder = match token {
+        TokenFlag::Generate => builder,
+        TokenFlag::Given(token) => builder.token(token),
+        TokenFlag::Off => builder.no_token(),
+    };
+    let server = builder.build().map_err(|err| format!("--token: {err}"))?;
     if stdio {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|err| err.to_string())?;
-        rt.block_on(opkit_server::serve_stdio(table, limits))
+        rt.block_on(server.serve_stdio())
             .map_err(|err| format!("stdio: {err}"))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -220,6 +224,7 @@ fn serve(
             "--addr {addr}: opkit serves on loopback addresses only"
         ));
     }
+    raise_fd_limit();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -231,26 +236,49 @@ fn serve(
         let local = listener.local_addr().map_err(|err| err.to_string())?;
         let url = opkit_server::describe(local);
         println!("opkit: listening on {url} (JSON-RPC 2.0 over HTTP POST and WebSocket)");
-        println!("opkit: try  {}", example_curl(&url));
-        opkit_server::serve_http(listener, table, limits)
+        println!("opkit: try  {}", example_curl(&url, server.token()));
+        match server.token() {
+            Some(token) => println!(
+                "opkit: clients send `Authorization: Bearer {token}` (a WebSocket from a browser: {url}?token={token})"
+            ),
+            None => println!("opkit: no token (--no-token): every local user can call the ops"),
+        }
+        server
+            .serve_listener(listener)
             .await
             .map_err(|err| format!("serve: {err}"))
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// Lifts the soft descriptor limit to the hard one, as servers do: the sessions'
+/// rids are kept a headroom below whatever the limit is.
+fn raise_fd_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        if let Err(err) = setrlimit(Resource::Nofile, limit) {
+            tracing::debug!("cannot raise RLIMIT_NOFILE: {err}");
+        }
+    }
+}
+
 /// The example printed at start: a batch that writes a file in the working folder and
 /// reads it back.
-fn example_curl(url: &str) -> String {
+fn example_curl(url: &str, token: Option<&str>) -> String {
+    let auth = token.map_or(String::new(), |token| {
+        format!(" -H 'authorization: Bearer {token}'")
+    });
     format!(
-        "curl -s {url} -H 'content-type: application/json' -d '[{}, {}]'",
+        "curl -s {url}{auth} -H 'content-type: application/json' -d '[{}, {}]'",
         r#"{"jsonrpc":"2.0","id":1,"method":"op_write_text_file_sync","params":["hello.txt","hello from opkit"]}"#,
         r#"{"jsonrpc":"2.0","id":2,"method":"op_read_text_file_async","params":["hello.txt"]}"#,
     )
 }
 
 fn call(op: &str, args: &str, buffers: &[String], grants: &Grants) -> Result<ExitCode, String> {
-    let table = host::build_table(grants)?;
+    let table = host::build_table(grants, None)?;
     let rt = Runtime::with_table(table);
     let Some(id) = rt.op_id(op) else {
         eprintln!("NotFound: unknown op '{op}'; `opkit ops` lists the entries");

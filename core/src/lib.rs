@@ -74,7 +74,7 @@ pub use error::{ErrorClass, OpError, errno_name};
 pub use opkit_macros::extension;
 #[doc = include_str!("op.md")]
 pub use opkit_macros::op;
-pub use resources::{Resource, ResourceId, ResourceTable};
+pub use resources::{Resource, ResourceBudget, ResourceId, ResourceTable};
 pub use runtime::{Completion, OpRef, Runtime};
 pub use state::OpState;
 

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio_util::sync::CancellationToken;
 
@@ -34,6 +35,81 @@ struct Entry {
     resource: Arc<dyn Resource>,
     /// Made when the first pending op asks for it: most resources never have one.
     cancel: OnceCell<CancellationToken>,
+    /// The share of a [`ResourceBudget`] this entry holds, given back when it leaves
+    /// the table however it leaves.
+    _charge: Option<Charge>,
+}
+
+/// A cap on the resources open across many tables at once, e.g. every session of a
+/// server: what keeps the guests together below the process's descriptor limit while
+/// each table's own limit keeps one guest below its share.
+///
+/// ```
+/// use std::sync::Arc;
+/// use opkit::{Resource, ResourceBudget, ResourceTable};
+///
+/// struct File;
+/// impl Resource for File {}
+///
+/// let budget = Arc::new(ResourceBudget::new(1));
+/// let (mut a, mut b) = (ResourceTable::default(), ResourceTable::default());
+/// a.set_budget(Some(budget.clone()));
+/// b.set_budget(Some(budget.clone()));
+/// let rid = a.add(File).unwrap();
+/// assert!(b.add(File).is_err()); // ResourceExhausted: the budget is spent
+/// a.close(rid).unwrap();
+/// assert!(b.add(File).is_ok());
+/// ```
+#[derive(Debug)]
+pub struct ResourceBudget {
+    max: usize,
+    open: AtomicUsize,
+}
+
+impl ResourceBudget {
+    /// A budget of `max` resources, none of them open.
+    pub fn new(max: usize) -> Self {
+        Self {
+            max,
+            open: AtomicUsize::new(0),
+        }
+    }
+
+    /// How many resources the tables sharing this budget may hold together.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// How many they hold now.
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    fn charge(self: &Arc<Self>) -> Result<Charge, OpError> {
+        self.open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < self.max).then_some(open + 1)
+            })
+            .map_err(|_| {
+                OpError::new(
+                    crate::ErrorClass::ResourceExhausted,
+                    format!(
+                        "{} resources are open across the host, as many as it allows; close some first",
+                        self.max
+                    ),
+                )
+            })?;
+        Ok(Charge(self.clone()))
+    }
+}
+
+/// One resource's share of a budget.
+struct Charge(Arc<ResourceBudget>);
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Entry {
@@ -67,6 +143,8 @@ pub struct ResourceTable {
     next_rid: ResourceId,
     /// How many resources may be open at once; `None`: no limit.
     limit: Option<usize>,
+    /// A cap shared with other tables, if any.
+    budget: Option<Arc<ResourceBudget>>,
 }
 
 impl ResourceTable {
@@ -79,6 +157,12 @@ impl ResourceTable {
     /// guest's runtime a cap so that it cannot hold every descriptor of the process.
     pub fn set_limit(&mut self, limit: Option<usize>) {
         self.limit = limit;
+    }
+
+    /// Shares a cap with other tables (`None`: none): an add past it answers
+    /// `ResourceExhausted`. Resources already open are not charged.
+    pub fn set_budget(&mut self, budget: Option<Arc<ResourceBudget>>) {
+        self.budget = budget;
     }
 
     /// Adds a shared resource and returns its new rid; `ResourceExhausted` when the
@@ -95,12 +179,19 @@ impl ResourceTable {
             ));
         }
         let rid = self.next_rid;
-        self.next_rid = rid
+        let next = rid
             .checked_add(1)
             .ok_or_else(|| OpError::generic("resource ids of this runtime are exhausted"))?;
+        let charge = self
+            .budget
+            .as_ref()
+            .map(ResourceBudget::charge)
+            .transpose()?;
+        self.next_rid = next;
         let entry = Entry {
             resource,
             cancel: OnceCell::new(),
+            _charge: charge,
         };
         self.entries.insert(rid, entry);
         Ok(rid)
@@ -254,6 +345,33 @@ mod tests {
         table.close(a).unwrap();
         table.add(File("c")).unwrap();
         assert_eq!(table.len(), 2);
+    }
+
+    #[test]
+    fn a_budget_is_shared_and_given_back_however_an_entry_leaves() {
+        let budget = Arc::new(ResourceBudget::new(2));
+        let mut a = ResourceTable::default();
+        let mut b = ResourceTable::default();
+        a.set_budget(Some(budget.clone()));
+        b.set_budget(Some(budget.clone()));
+        let first = a.add(File("a")).unwrap();
+        b.add(Socket(Arc::new(AtomicBool::new(false)))).unwrap();
+        let err = a.add(File("c")).unwrap_err();
+        assert_eq!(err.class(), ErrorClass::ResourceExhausted);
+        assert!(
+            err.message()
+                .contains("2 resources are open across the host")
+        );
+        // A refused add hands out no rid.
+        assert!(!a.has(first + 1));
+        a.close(first).unwrap();
+        assert_eq!(budget.open(), 1);
+        let second = a.add(File("d")).unwrap();
+        assert_eq!(second, first + 1);
+        let _taken = a.take::<File>(second).unwrap();
+        assert_eq!(budget.open(), 1);
+        drop(b);
+        assert_eq!(budget.open(), 0);
     }
 
     #[test]

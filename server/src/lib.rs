@@ -27,26 +27,31 @@
 //! }
 //! ```
 
+mod auth;
 mod rpc;
 mod serve;
 mod session;
+mod threads;
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use opkit::{DispatchTable, Extension, RegistrationError};
+use opkit::{DispatchTable, Extension, RegistrationError, ResourceBudget};
 
-pub use serve::{describe, serve_http, serve_http_until, serve_stdio};
+pub use auth::{BadToken, Token};
+pub use serve::describe;
 pub use session::{Limits, SessionInfo, SessionSetup, Transport};
 
-/// A dispatch table and the limits its sessions run under, ready to serve.
+/// A dispatch table, the limits its sessions run under and the token clients show,
+/// ready to serve.
 #[derive(Clone)]
 pub struct Server {
     table: Arc<DispatchTable>,
     limits: Limits,
     setup: Option<SessionSetup>,
+    token: Option<Token>,
 }
 
 /// Collects what a [`Server`] serves: extensions, or a table built elsewhere.
@@ -56,7 +61,39 @@ pub struct ServerBuilder {
     table: Option<Arc<DispatchTable>>,
     limits: Limits,
     setup: Option<SessionSetup>,
+    token: TokenChoice,
 }
+
+#[derive(Default)]
+enum TokenChoice {
+    #[default]
+    Generate,
+    Given(String),
+    Off,
+}
+
+/// Why a [`ServerBuilder`] could not build.
+#[derive(Debug)]
+pub enum BuildError {
+    /// Two entries share a name.
+    Registration(RegistrationError),
+    /// The token given is not one the server can check.
+    Token(BadToken),
+    /// No random token could be made.
+    Random(io::Error),
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Registration(err) => err.fmt(f),
+            Self::Token(err) => err.fmt(f),
+            Self::Random(err) => write!(f, "cannot make a token: {err}"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
 
 impl Server {
     pub fn builder() -> ServerBuilder {
@@ -70,6 +107,12 @@ impl Server {
 
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// The token TCP clients must show (`None` after [`ServerBuilder::no_token`]):
+    /// `Authorization: Bearer TOKEN`, or `?token=TOKEN` in the URL.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_ref().map(Token::as_str)
     }
 
     /// Listens on `addr` (a loopback address) and serves until SIGINT or SIGTERM.
@@ -86,20 +129,51 @@ impl Server {
 
     /// Serves on a bound listener until `shutdown` completes, then answers what is in
     /// flight and returns.
+    ///
+    /// Each connection is served by the calling tokio runtime, and each session on a
+    /// thread of its own (reused from session to session), so that one session's
+    /// sync entries never stall another's. The rids of all sessions together stay a
+    /// headroom below the process's descriptor limit (`RLIMIT_NOFILE`), so that a
+    /// guest that opens all it may still leaves room for others to connect.
     pub async fn serve_listener_until(
         &self,
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
         check_loopback(listener.local_addr()?)?;
-        let (table, setup) = (self.table.clone(), self.setup.clone());
-        serve::serve_http_with(listener, table, self.limits, setup, shutdown).await
+        let config = self.session_config(rid_budget(&self.limits));
+        serve::serve_http_with(listener, config, self.token.clone(), shutdown).await
     }
 
-    /// Serves one session on stdin and stdout until stdin ends.
+    /// Serves one session on stdin and stdout until stdin ends. Stdio needs no token:
+    /// whoever holds the pipes started the server.
     pub async fn serve_stdio(&self) -> io::Result<()> {
-        serve::serve_stdio_with(self.table.clone(), self.limits, self.setup.clone()).await
+        serve::serve_stdio_with(self.session_config(None)).await
     }
+
+    fn session_config(&self, budget: Option<Arc<ResourceBudget>>) -> session::SessionConfig {
+        session::SessionConfig {
+            table: self.table.clone(),
+            limits: self.limits,
+            setup: self.setup.clone(),
+            budget,
+        }
+    }
+}
+
+/// Descriptors kept free beyond the connections themselves: for listeners, log
+/// files and the handles ops hold for a moment while they work.
+const FD_RESERVE: usize = 128;
+
+/// The cap on rids across sessions: the descriptor limit less one per connection and
+/// a reserve. `None` when the limit is unknown or infinite.
+fn rid_budget(limits: &Limits) -> Option<Arc<ResourceBudget>> {
+    let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile).current?;
+    let soft = usize::try_from(soft).ok()?;
+    let headroom = limits.max_connections.saturating_add(FD_RESERVE);
+    let budget = soft.saturating_sub(headroom).max(16);
+    tracing::debug!("rids across sessions: at most {budget} (RLIMIT_NOFILE {soft})");
+    Some(Arc::new(ResourceBudget::new(budget)))
 }
 
 impl ServerBuilder {
@@ -139,15 +213,36 @@ impl ServerBuilder {
         self
     }
 
-    pub fn build(self) -> Result<Server, RegistrationError> {
+    /// The token TCP clients must show, instead of a random one made at build.
+    pub fn token(mut self, secret: impl Into<String>) -> Self {
+        self.token = TokenChoice::Given(secret.into());
+        self
+    }
+
+    /// Serves TCP clients without a token: any local user of the machine can then
+    /// call the ops with the server's rights.
+    pub fn no_token(mut self) -> Self {
+        self.token = TokenChoice::Off;
+        self
+    }
+
+    pub fn build(self) -> Result<Server, BuildError> {
         let table = match self.table {
             Some(table) => table,
-            None => Arc::new(DispatchTable::new(self.extensions)?),
+            None => {
+                Arc::new(DispatchTable::new(self.extensions).map_err(BuildError::Registration)?)
+            }
+        };
+        let token = match self.token {
+            TokenChoice::Generate => Some(Token::generate().map_err(BuildError::Random)?),
+            TokenChoice::Given(secret) => Some(Token::new(secret).map_err(BuildError::Token)?),
+            TokenChoice::Off => None,
         };
         Ok(Server {
             table,
             limits: self.limits.clamped(),
             setup: self.setup,
+            token,
         })
     }
 }

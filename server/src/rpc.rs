@@ -74,9 +74,16 @@ impl RpcError {
     }
 }
 
+/// What a session's calls share: the permits of its concurrency limit (one per call,
+/// batch members included) and the reply limit.
+pub struct Context<'a> {
+    pub permits: &'a tokio::sync::Semaphore,
+    pub max_reply_bytes: usize,
+}
+
 /// Answers one message. `None` when nothing is to be sent back: a notification, or a
 /// batch of notifications only.
-pub async fn handle_message(rt: &Runtime, message: &[u8]) -> Option<Vec<u8>> {
+pub async fn handle_message(rt: &Runtime, cx: &Context<'_>, message: &[u8]) -> Option<Vec<u8>> {
     let text = match std::str::from_utf8(message) {
         Ok(text) => text.trim(),
         Err(err) => {
@@ -97,8 +104,24 @@ pub async fn handle_message(rt: &Runtime, message: &[u8]) -> Option<Vec<u8>> {
                 &RpcError::new(INVALID_REQUEST, "invalid request: an empty batch"),
             ));
         }
-        let replies = join_all(members.iter().map(|m| handle_one(rt, m.get()))).await;
-        let replies: Vec<Vec<u8>> = replies.into_iter().flatten().collect();
+        let replies = join_all(members.iter().map(|m| handle_one(rt, cx, m.get()))).await;
+        // The batch's answer is one reply: once the members' answers pass the limit,
+        // the rest become errors naming it.
+        let mut total = 2usize;
+        let replies: Vec<Vec<u8>> = replies
+            .into_iter()
+            .flatten()
+            .map(|answer| {
+                total = total.saturating_add(answer.bytes.len() + 1);
+                match total > cx.max_reply_bytes {
+                    true => error_response(
+                        answer.id,
+                        &RpcError::from_op(&too_large("the batch", total, cx.max_reply_bytes)),
+                    ),
+                    false => answer.bytes,
+                }
+            })
+            .collect();
         if replies.is_empty() {
             return None;
         }
@@ -116,7 +139,17 @@ pub async fn handle_message(rt: &Runtime, message: &[u8]) -> Option<Vec<u8>> {
     if let Err(err) = serde_json::from_str::<&RawValue>(text) {
         return Some(parse_error(&err));
     }
-    handle_one(rt, text).await
+    handle_one(rt, cx, text).await.map(|answer| answer.bytes)
+}
+
+/// An error for an answer over the reply limit, before it is written.
+fn too_large(what: &str, bytes: usize, max: usize) -> OpError {
+    OpError::new(
+        ErrorClass::ResourceExhausted,
+        format!(
+            "{what} answers {bytes} bytes, more than the server sends in one reply (max_reply_bytes = {max})"
+        ),
+    )
 }
 
 fn parse_error(err: &serde_json::Error) -> Vec<u8> {
@@ -126,8 +159,23 @@ fn parse_error(err: &serde_json::Error) -> Vec<u8> {
     )
 }
 
+/// One member's answer, with the id it answers.
+struct Answer<'a> {
+    id: Option<&'a RawValue>,
+    bytes: Vec<u8>,
+}
+
 /// One request or notification, already known to be well-formed JSON.
-async fn handle_one(rt: &Runtime, text: &str) -> Option<Vec<u8>> {
+async fn handle_one<'a>(rt: &Runtime, cx: &Context<'_>, text: &'a str) -> Option<Answer<'a>> {
+    let (id, bytes) = answer_one(rt, cx, text).await?;
+    Some(Answer { id, bytes })
+}
+
+async fn answer_one<'a>(
+    rt: &Runtime,
+    cx: &Context<'_>,
+    text: &'a str,
+) -> Option<(Option<&'a RawValue>, Vec<u8>)> {
     // A request is an object; serde would also take an array of its members.
     let parsed = match text.trim_start().starts_with('{') {
         true => serde_json::from_str::<Request<'_>>(text).ok(),
@@ -136,30 +184,36 @@ async fn handle_one(rt: &Runtime, text: &str) -> Option<Vec<u8>> {
     let request = match parsed {
         Some(request) => request,
         None => {
-            return Some(error_response(
+            return Some((
                 None,
-                &RpcError::new(INVALID_REQUEST, "invalid request: expected an object"),
+                error_response(
+                    None,
+                    &RpcError::new(INVALID_REQUEST, "invalid request: expected an object"),
+                ),
             ));
         }
     };
     let id = match request.id {
         Some(id) if !is_valid_id(id) => {
-            return Some(error_response(
+            return Some((
                 None,
-                &RpcError::new(
-                    INVALID_REQUEST,
-                    "invalid request: `id` must be a string, a number or null",
+                error_response(
+                    None,
+                    &RpcError::new(
+                        INVALID_REQUEST,
+                        "invalid request: `id` must be a string, a number or null",
+                    ),
                 ),
             ));
         }
         other => other,
     };
-    let reply = match call(rt, &request).await {
+    let reply = match call(rt, cx, &request).await {
         Ok(reply) => reply,
         // A malformed request is answered even without an id (with `id: null`);
         // a notification's op error is not answered.
-        Err(err) if err.code == INVALID_REQUEST => return Some(error_response(id, &err)),
-        Err(err) => return id.map(|id| error_response(Some(id), &err)),
+        Err(err) if err.code == INVALID_REQUEST => return Some((id, error_response(id, &err))),
+        Err(err) => return id.map(|id| (Some(id), error_response(Some(id), &err))),
     };
     let id = id?;
     let mut out = Vec::with_capacity(reply.result.len() + 48);
@@ -174,7 +228,7 @@ async fn handle_one(rt: &Runtime, text: &str) -> Option<Vec<u8>> {
         let _ = serde_json::to_writer(&mut out, &encoded);
     }
     out.push(b'}');
-    Some(out)
+    Some((Some(id), out))
 }
 
 struct Reply {
@@ -183,7 +237,7 @@ struct Reply {
     bufs: Option<Vec<Vec<u8>>>,
 }
 
-async fn call(rt: &Runtime, request: &Request<'_>) -> Result<Reply, RpcError> {
+async fn call(rt: &Runtime, cx: &Context<'_>, request: &Request<'_>) -> Result<Reply, RpcError> {
     let version_ok = request
         .jsonrpc
         .and_then(|v| serde_json::from_str::<&str>(v.get()).ok())
@@ -223,6 +277,10 @@ async fn call(rt: &Runtime, request: &Request<'_>) -> Result<Reply, RpcError> {
         .ok_or_else(|| RpcError::new(METHOD_NOT_FOUND, format!("method not found: '{method}'")))?;
     let passed = bufs.is_some();
     let mut bufs = bufs.unwrap_or_default();
+    // Every call holds one of the session's permits while it runs, so a batch cannot
+    // start more work at once than `max_concurrent` allows. The semaphore is never
+    // closed.
+    let _permit = cx.permits.acquire().await.ok();
     let result = if entry.decl.mode == OpMode::Sync {
         let mut out = Vec::new();
         rt.call_sync_into(entry.id, params.as_bytes(), &mut bufs, &mut out)
@@ -238,7 +296,21 @@ async fn call(rt: &Runtime, request: &Request<'_>) -> Result<Reply, RpcError> {
             tracing::debug!(method = %method, class = err.class().as_str(), "request failed")
         }
     }
+    // What the answer will weigh, buffers included, checked before it is encoded.
+    let weight = |result: &[u8]| {
+        let result = match entry.decl.meta.returns_bytes {
+            true => result.len().div_ceil(3) * 4 + 2,
+            false => result.len(),
+        };
+        let bufs: usize = bufs.iter().map(|b| b.len().div_ceil(3) * 4 + 3).sum();
+        result + if passed { bufs } else { 0 }
+    };
     match result {
+        Ok(result) if weight(&result) > cx.max_reply_bytes => {
+            let err = too_large(entry.decl.entry, weight(&result), cx.max_reply_bytes)
+                .with_op(entry.decl.meta.name);
+            Err(RpcError::from_op(&err))
+        }
         // Raw bytes travel as a base64 string.
         Ok(result) if entry.decl.meta.returns_bytes => Ok(Reply {
             result: format!("\"{}\"", BASE64.encode(&result)).into_bytes(),

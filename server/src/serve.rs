@@ -2,6 +2,8 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -12,82 +14,72 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
-use opkit::DispatchTable;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
-use tokio::sync::watch;
-use tokio_util::task::LocalPoolHandle;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tower_service::Service as _;
 
+use crate::auth::Token;
 use crate::session::{
-    Limits, SessionChannels, SessionInfo, SessionSetup, Transport, run_session, spawn_session,
+    SessionChannels, SessionConfig, SessionInfo, Transport, channels, run_session, spawn_session,
 };
+use crate::threads::SessionThreads;
 
+/// What every connection's handlers share.
 #[derive(Clone)]
-struct Server {
-    table: Arc<DispatchTable>,
-    limits: Limits,
-    setup: Option<SessionSetup>,
-    pool: LocalPoolHandle,
+struct Shared {
+    config: SessionConfig,
+    token: Option<Token>,
+    threads: SessionThreads,
     shutdown: watch::Receiver<bool>,
     /// Every session holds a clone; all dropped means all sessions ended.
     alive: tokio::sync::mpsc::Sender<()>,
 }
 
-impl Server {
+impl Shared {
     fn session(&self, peer: SocketAddr, transport: Transport) -> SessionChannels {
         let info = SessionInfo {
             peer: Some(peer),
             transport,
+            // The guard has let the request through.
+            authenticated: self.token.is_some(),
         };
         spawn_session(
-            &self.pool,
-            self.table.clone(),
-            self.limits,
-            self.setup.clone().map(|setup| (setup, info)),
+            &self.threads,
+            self.config.clone(),
+            info,
             self.shutdown.clone(),
             self.alive.clone(),
         )
     }
 }
 
+/// A connection's place under `max_connections`, held by the connection and by the
+/// WebSocket session it may turn into.
+#[derive(Clone)]
+struct Slot(#[allow(dead_code)] Arc<OwnedSemaphorePermit>);
+
 /// How long a shutdown waits for sessions to answer what they have in flight.
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
-/// Serves until SIGINT or SIGTERM, then answers what is in flight and returns.
-pub async fn serve_http(
-    listener: tokio::net::TcpListener,
-    table: Arc<DispatchTable>,
-    limits: Limits,
-) -> std::io::Result<()> {
-    serve_http_until(listener, table, limits, wait_for_signal()).await
-}
-
-/// Serves until `shutdown` completes, then answers what is in flight and returns.
-pub async fn serve_http_until(
-    listener: tokio::net::TcpListener,
-    table: Arc<DispatchTable>,
-    limits: Limits,
-    shutdown_signal: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    serve_http_with(listener, table, limits, None, shutdown_signal).await
-}
-
-/// [`serve_http_until`], each new session's state set up by `setup`.
+/// Serves until `shutdown_signal` completes, then answers what is in flight and
+/// returns.
 pub(crate) async fn serve_http_with(
     listener: tokio::net::TcpListener,
-    table: Arc<DispatchTable>,
-    limits: Limits,
-    setup: Option<SessionSetup>,
+    config: SessionConfig,
+    token: Option<Token>,
     shutdown_signal: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = config.limits;
     let (stop, shutdown) = watch::channel(false);
     let (alive, mut sessions_done) = tokio::sync::mpsc::channel::<()>(1);
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let server = Server {
-        table,
-        limits,
-        setup,
-        pool: LocalPoolHandle::new(workers),
-        shutdown: shutdown.clone(),
+    let shared = Shared {
+        config,
+        token,
+        threads: SessionThreads::new(tokio::runtime::Handle::current()),
+        shutdown,
         alive,
     };
     // Bodies a little over the limit are still read, so that they get a JSON-RPC
@@ -96,22 +88,75 @@ pub(crate) async fn serve_http_with(
     let app = Router::new()
         .route("/", get(websocket).post(http_post))
         .layer(DefaultBodyLimit::max(transport_limit))
-        .layer(axum::middleware::from_fn(guard))
-        .with_state(server);
-    // On a signal: no new connections; each session stops reading, answers what it
-    // has in flight and ends, which closes its WebSocket.
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown_signal.await;
-        tracing::info!("shutting down: answering the requests in flight");
-        let _ = stop.send(true);
-    })
-    .await?;
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), guard))
+        .with_state(shared);
+    let mut http = auto::Builder::new(TokioExecutor::new()).http1_only();
+    // The header timer runs from a connection's start and again after each answer,
+    // so it closes silent connections, idle keep-alive ones and slow-loris senders.
+    http.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut accept_errors = Backoff::default();
+    tokio::pin!(shutdown_signal);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut shutdown_signal => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => {
+                accept_errors.reset();
+                accepted
+            }
+            Err(err) => {
+                // Out of descriptors or memory: the loop lives on, and waits a little
+                // longer each time so as not to spin.
+                let pause = accept_errors.pause(&err);
+                tokio::select! {
+                    () = &mut shutdown_signal => break,
+                    () = tokio::time::sleep(pause) => continue,
+                }
+            }
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            tracing::debug!(%peer, "at max_connections ({}); refusing", limits.max_connections);
+            tokio::spawn(refuse_connection(stream));
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let slot = Slot(Arc::new(permit));
+        let router = app.clone();
+        let service =
+            hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request.extensions_mut().insert(slot.clone());
+                router.clone().call(request)
+            });
+        let connection = http
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(%peer, "connection ended: {err}");
+            }
+        });
+    }
+    tracing::info!("shutting down: answering the requests in flight");
+    drop(listener);
+    let _ = stop.send(true);
+    // HTTP connections finish the request they are answering; idle ones close.
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}");
+    }
     // WebSocket sessions outlive their HTTP connection: wait for them to finish
     // answering, but not forever.
+    drop(app);
     if tokio::time::timeout(SHUTDOWN_GRACE, sessions_done.recv())
         .await
         .is_err()
@@ -119,6 +164,75 @@ pub(crate) async fn serve_http_with(
         tracing::warn!("sessions still busy after {SHUTDOWN_GRACE:?}; exiting anyway");
     }
     Ok(())
+}
+
+/// The pause after an accept error: none for a connection that failed on its own
+/// way in, else 10 ms doubling to a second; logged when it first happens and then
+/// once a second at most.
+#[derive(Default)]
+struct Backoff {
+    pause: Option<Duration>,
+    logged: Option<std::time::Instant>,
+    since_log: u64,
+}
+
+impl Backoff {
+    fn reset(&mut self) {
+        self.pause = None;
+    }
+
+    fn pause(&mut self, err: &std::io::Error) -> Duration {
+        use std::io::ErrorKind::*;
+        if matches!(
+            err.kind(),
+            ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted | WouldBlock
+        ) {
+            return Duration::ZERO;
+        }
+        let pause = self.pause.map_or(Duration::from_millis(10), |p| {
+            (p * 2).min(Duration::from_secs(1))
+        });
+        self.pause = Some(pause);
+        self.since_log += 1;
+        if self
+            .logged
+            .is_none_or(|at| at.elapsed() >= Duration::from_secs(1))
+        {
+            tracing::warn!(
+                "cannot accept connections ({} errors): {err}; retrying in {pause:?}",
+                self.since_log
+            );
+            self.logged = Some(std::time::Instant::now());
+            self.since_log = 0;
+        }
+        pause
+    }
+}
+
+/// Answers a connection over the cap with `503` and closes it, reading what it sent
+/// first (for a second at most) so that the answer is not lost to a reset.
+async fn refuse_connection(mut stream: tokio::net::TcpStream) {
+    const BODY: &str = "opkit: too many connections (max_connections); try again later\n";
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n\
+         content-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(answer.as_bytes()).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        let mut left = 64usize * 1024;
+        while left > 0 {
+            let read = stream.read(&mut sink).await?;
+            if read == 0 {
+                break;
+            }
+            left = left.saturating_sub(read);
+        }
+        Ok::<(), std::io::Error>(())
+    })
+    .await;
 }
 
 pub(crate) async fn wait_for_signal() {
@@ -146,11 +260,11 @@ pub(crate) async fn wait_for_signal() {
 
 /// One HTTP request is a session of its own.
 async fn http_post(
-    State(server): State<Server>,
+    State(shared): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Response {
-    let mut session = server.session(peer, Transport::Http);
+    let mut session = shared.session(peer, Transport::Http);
     if session.requests.send(body.to_vec()).await.is_err() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -166,16 +280,22 @@ async fn http_post(
 }
 
 async fn websocket(
-    State(server): State<Server>,
+    State(shared): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    slot: Option<axum::Extension<Slot>>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
     match upgrade {
         Ok(upgrade) => {
-            let transport_limit = server.limits.max_message_bytes.saturating_mul(2).max(1024);
+            let limits = shared.config.limits;
+            let transport_limit = limits.max_message_bytes.saturating_mul(2).max(1024);
             upgrade
                 .max_message_size(transport_limit)
-                .on_upgrade(move |socket| websocket_session(server, peer, socket))
+                .on_upgrade(move |socket| async move {
+                    websocket_session(shared, peer, socket).await;
+                    // The connection's slot is free once its session has ended.
+                    drop(slot);
+                })
         }
         Err(_) => (
             [(header::CONTENT_TYPE, "text/plain")],
@@ -188,20 +308,31 @@ async fn websocket(
 /// A WebSocket connection is one session: its rids live as long as the connection.
 ///
 /// Replies are written by a task of their own, so that a client that sends faster
-/// than it reads cannot wedge the session against a full reply queue.
-async fn websocket_session(server: Server, peer: SocketAddr, socket: WebSocket) {
+/// than it reads cannot wedge the session against a full reply queue. A client that
+/// falls more than `max_unsent_bytes` behind, or that takes no bytes for
+/// `idle_timeout` while a reply waits, is disconnected.
+async fn websocket_session(shared: Shared, peer: SocketAddr, socket: WebSocket) {
+    let stall = shared.config.limits.idle_timeout;
     let SessionChannels {
         requests,
         mut replies,
-    } = server.session(peer, Transport::WebSocket);
+        unsent,
+        overflow,
+    } = shared.session(peer, Transport::WebSocket);
     let (mut sink, mut stream) = socket.split();
     let mut writer = tokio::spawn(async move {
         while let Some(reply) = replies.recv().await {
+            let len = reply.len();
             let text = String::from_utf8(reply)
                 .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned());
-            if sink.send(Message::Text(text.into())).await.is_err() {
-                return;
-            }
+            match tokio::time::timeout(stall, sink.send(Message::Text(text.into()))).await {
+                Ok(Ok(())) => unsent.fetch_sub(len, Ordering::AcqRel),
+                Ok(Err(_)) => return,
+                Err(_) => {
+                    tracing::warn!(%peer, "the client read nothing for {stall:?}; disconnecting it");
+                    return;
+                }
+            };
         }
         // The session ended (idle, or shutdown after answering): say goodbye.
         let _ = sink.send(Message::Close(None)).await;
@@ -209,6 +340,7 @@ async fn websocket_session(server: Server, peer: SocketAddr, socket: WebSocket) 
     loop {
         tokio::select! {
             _ = &mut writer => break,
+            () = overflow.cancelled() => break,
             incoming = stream.next() => {
                 let bytes = match incoming {
                     Some(Ok(Message::Text(text))) => Vec::from(text.as_str()),
@@ -220,21 +352,27 @@ async fn websocket_session(server: Server, peer: SocketAddr, socket: WebSocket) 
                         break;
                     }
                 };
-                if requests.send(bytes).await.is_err() {
+                let sent = tokio::select! {
+                    sent = requests.send(bytes) => sent.is_ok(),
+                    () = overflow.cancelled() => false,
+                };
+                if !sent {
                     break;
                 }
             }
         }
     }
-    // The client is gone: dropping the reply receiver ends the session, which closes
-    // its resources and cancels what is pending.
+    // The client is gone, or is dropped: dropping the reply receiver ends the
+    // session, which closes its resources and cancels what is pending.
     writer.abort();
 }
 
 /// Refuses what a web page could send: a `Host` that is not loopback (DNS
 /// rebinding), an `Origin` that is not loopback (a cross-site page), and a POST that
 /// is not `application/json` (a form or `text/plain` post needs no CORS preflight).
-async fn guard(request: Request, next: Next) -> Response {
+///
+/// Then, when the server has a token, refuses a request that does not show it.
+async fn guard(State(shared): State<Shared>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     let host_ok = headers
         .get(header::HOST)
@@ -271,6 +409,19 @@ async fn guard(request: Request, next: Next) -> Response {
             );
         }
     }
+    if let Some(token) = &shared.token
+        && !token.shown_in(headers, request.uri().query())
+    {
+        let mut answer = refuse(
+            StatusCode::UNAUTHORIZED,
+            "send the server's token: `Authorization: Bearer TOKEN`, or `?token=TOKEN` in a WebSocket URL",
+        );
+        answer.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+        return answer;
+    }
     next.run(request).await
 }
 
@@ -295,37 +446,36 @@ fn is_loopback_authority(authority: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Serves one session on stdin/stdout, one message per line, until stdin ends.
-pub async fn serve_stdio(table: Arc<DispatchTable>, limits: Limits) -> std::io::Result<()> {
-    serve_stdio_with(table, limits, None).await
-}
-
-/// [`serve_stdio`], the session's state set up by `setup`.
-pub(crate) async fn serve_stdio_with(
-    table: Arc<DispatchTable>,
-    limits: Limits,
-    setup: Option<SessionSetup>,
-) -> std::io::Result<()> {
+/// Serves one session on stdin/stdout, one message per line, until stdin ends. The
+/// session runs on the calling task, which must be inside a `LocalSet` or a
+/// current-thread runtime's `block_on` (a `LocalSet` is made here).
+pub(crate) async fn serve_stdio_with(config: SessionConfig) -> std::io::Result<()> {
+    let limits = config.limits;
     let info = SessionInfo {
         peer: None,
         transport: Transport::Stdio,
+        authenticated: false,
     };
-    let setup = setup.map(|setup| (setup, info));
     let (_stop, shutdown) = watch::channel(false);
-    let (request_tx, request_rx) = tokio::sync::mpsc::channel(limits.max_concurrent.max(1));
-    let (reply_tx, mut reply_rx) = tokio::sync::mpsc::channel(limits.max_concurrent.max(1));
+    let (transport, ends) = channels(&limits);
+    let SessionChannels {
+        requests,
+        mut replies,
+        unsent,
+        overflow: _,
+    } = transport;
     let local = tokio::task::LocalSet::new();
-    local.spawn_local(run_session(
-        table, limits, setup, request_rx, reply_tx, shutdown,
-    ));
+    local.spawn_local(run_session(config, info, ends, shutdown));
     local
         .run_until(async move {
             let writer = tokio::task::spawn_local(async move {
                 let mut stdout = tokio::io::stdout();
-                while let Some(mut reply) = reply_rx.recv().await {
+                while let Some(mut reply) = replies.recv().await {
+                    let len = reply.len();
                     reply.push(b'\n');
                     stdout.write_all(&reply).await?;
                     stdout.flush().await?;
+                    unsent.fetch_sub(len, Ordering::AcqRel);
                 }
                 Ok::<(), std::io::Error>(())
             });
@@ -353,11 +503,11 @@ pub(crate) async fn serve_stdio_with(
                 if message.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                if request_tx.send(message).await.is_err() {
+                if requests.send(message).await.is_err() {
                     break;
                 }
             }
-            drop(request_tx);
+            drop(requests);
             writer.await.unwrap_or(Ok(()))
         })
         .await

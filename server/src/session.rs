@@ -3,39 +3,62 @@
 //! ends, its runtime is dropped, which closes its resources and drops its pending ops.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use opkit::{DispatchTable, OpState, Runtime};
+use opkit::{DispatchTable, OpState, ResourceBudget, Runtime};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
-use tokio_util::task::LocalPoolHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::rpc;
+use crate::threads::SessionThreads;
 
-/// What a session allows.
-#[derive(Debug, Clone, Copy)]
+/// What the server allows each session and each connection.
+///
+/// Build one from [`Limits::default`] with the fields to change:
+/// `Limits { max_rids: 64, ..Limits::default() }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// The largest message answered; a larger one gets an error.
     pub max_message_bytes: usize,
-    /// Requests of one session in flight at once; more wait in the queue.
+    /// The largest reply sent: an answer (or a batch of them) over it becomes an
+    /// error naming this limit.
+    pub max_reply_bytes: usize,
+    /// Calls of one session in flight at once, batch members included; more wait.
     pub max_concurrent: usize,
     /// A session with nothing in flight and nothing received for this long ends.
     pub idle_timeout: Duration,
     /// Resources (rids) one session may hold open at once; an op that would open more
     /// gets `ResourceExhausted`, and the session goes on.
     pub max_rids: usize,
+    /// Replies a WebSocket client has not read yet, in bytes: a client past it is
+    /// disconnected (kept at least `max_reply_bytes`).
+    pub max_unsent_bytes: usize,
+    /// Connections (HTTP or WebSocket) open at once; one more is answered
+    /// `503 Service Unavailable` and closed.
+    pub max_connections: usize,
+    /// How long a connection may take to send a request's headers, counted from its
+    /// start and from the end of each answer: silent and slow (slow-loris) clients
+    /// are disconnected after it.
+    pub header_timeout: Duration,
 }
 
 impl Limits {
     /// Keeps every limit in a range the server can honour.
     pub fn clamped(self) -> Self {
+        let max_reply_bytes = self.max_reply_bytes.clamp(1024, 1 << 31);
         Self {
             max_message_bytes: self.max_message_bytes.clamp(64, 1 << 30),
+            max_reply_bytes,
             max_concurrent: self.max_concurrent.clamp(1, 1 << 16),
             idle_timeout: self.idle_timeout.max(Duration::from_secs(1)),
             max_rids: self.max_rids.clamp(1, 1 << 20),
+            max_unsent_bytes: self.max_unsent_bytes.max(max_reply_bytes),
+            max_connections: self.max_connections.clamp(1, 1 << 16),
+            header_timeout: self.header_timeout.max(Duration::from_millis(100)),
         }
     }
 }
@@ -44,19 +67,27 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_message_bytes: 1 << 20,
+            max_reply_bytes: 16 << 20,
             max_concurrent: 64,
             idle_timeout: Duration::from_secs(300),
             max_rids: 1024,
+            max_unsent_bytes: 32 << 20,
+            max_connections: 256,
+            header_timeout: Duration::from_secs(10),
         }
     }
 }
 
 /// What a session knows of its connection, for a host's [`SessionSetup`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SessionInfo {
     /// The peer's address over TCP; `None` over stdio.
     pub peer: Option<std::net::SocketAddr>,
     pub transport: Transport,
+    /// Whether the peer showed the server's token (always `false` when the server
+    /// asks for none, and over stdio, which needs none).
+    pub authenticated: bool,
 }
 
 /// How a session's messages arrive.
@@ -74,56 +105,114 @@ pub enum Transport {
 /// the peer's address or an authenticated identity, for ops to take as `#[state]`.
 pub type SessionSetup = Arc<dyn Fn(&mut OpState, &SessionInfo) + Send + Sync>;
 
-/// The two ends a transport holds: messages in, replies out.
+/// The ends a transport holds: messages in, replies out, and what it must know of
+/// the replies it has not written yet.
 pub struct SessionChannels {
     pub requests: mpsc::Sender<Vec<u8>>,
     pub replies: mpsc::Receiver<Vec<u8>>,
+    /// Bytes of the replies handed over that the transport has not written yet: it
+    /// takes each reply's length off once the reply is written.
+    pub unsent: Arc<AtomicUsize>,
+    /// Cancelled when the client has fallen more than `max_unsent_bytes` behind:
+    /// the transport drops the connection.
+    pub overflow: CancellationToken,
 }
 
-/// Starts a session on the pool. It ends when its transport drops the request sender
-/// and every request in flight is answered, when the transport drops the reply
-/// receiver, when it is idle for too long, or (after answering what is in flight) on
-/// shutdown.
+/// What a new session is made of.
+#[derive(Clone)]
+pub struct SessionConfig {
+    pub table: Arc<DispatchTable>,
+    pub limits: Limits,
+    pub setup: Option<SessionSetup>,
+    /// The cap on rids shared by every session of the server.
+    pub budget: Option<Arc<ResourceBudget>>,
+}
+
+/// The session's side of its channels.
+pub struct SessionEnds {
+    requests: mpsc::Receiver<Vec<u8>>,
+    replies: mpsc::Sender<Vec<u8>>,
+    unsent: Arc<AtomicUsize>,
+    overflow: CancellationToken,
+}
+
+/// The channels of a new session: the transport's ends and the session's.
+pub fn channels(limits: &Limits) -> (SessionChannels, SessionEnds) {
+    let (request_tx, request_rx) = mpsc::channel(limits.max_concurrent.max(1));
+    let (reply_tx, reply_rx) = mpsc::channel(limits.max_concurrent.max(1));
+    let unsent = Arc::new(AtomicUsize::new(0));
+    let overflow = CancellationToken::new();
+    let transport = SessionChannels {
+        requests: request_tx,
+        replies: reply_rx,
+        unsent: unsent.clone(),
+        overflow: overflow.clone(),
+    };
+    let session = SessionEnds {
+        requests: request_rx,
+        replies: reply_tx,
+        unsent,
+        overflow,
+    };
+    (transport, session)
+}
+
+/// Starts a session on a thread of its own (one of `threads`, reused). It ends when
+/// its transport drops the request sender and every request in flight is answered,
+/// when the transport drops the reply receiver, when it is idle for too long, when
+/// its client falls too far behind reading, or (after answering what is in flight)
+/// on shutdown.
 ///
 /// `alive` is held until the session ends, so that the server can wait for its
 /// sessions on shutdown.
 pub fn spawn_session(
-    pool: &LocalPoolHandle,
-    table: Arc<DispatchTable>,
-    limits: Limits,
-    setup: Option<(SessionSetup, SessionInfo)>,
+    threads: &SessionThreads,
+    config: SessionConfig,
+    info: SessionInfo,
     shutdown: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
 ) -> SessionChannels {
-    let (request_tx, request_rx) = mpsc::channel(limits.max_concurrent.max(1));
-    let (reply_tx, reply_rx) = mpsc::channel(limits.max_concurrent.max(1));
-    pool.spawn_pinned(move || async move {
-        run_session(table, limits, setup, request_rx, reply_tx, shutdown).await;
+    let (transport, ends) = channels(&config.limits);
+    threads.spawn(move || async move {
+        run_session(config, info, ends, shutdown).await;
         drop(alive);
     });
-    SessionChannels {
-        requests: request_tx,
-        replies: reply_rx,
-    }
+    transport
 }
 
 /// The loop of one session; runs on the thread it was started on.
 pub async fn run_session(
-    table: Arc<DispatchTable>,
-    limits: Limits,
-    setup: Option<(SessionSetup, SessionInfo)>,
-    mut requests: mpsc::Receiver<Vec<u8>>,
-    replies: mpsc::Sender<Vec<u8>>,
+    config: SessionConfig,
+    info: SessionInfo,
+    ends: SessionEnds,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let SessionConfig {
+        table,
+        limits,
+        setup,
+        budget,
+    } = config;
+    let SessionEnds {
+        mut requests,
+        replies,
+        unsent,
+        overflow,
+    } = ends;
     let rt = Runtime::with_table(table);
-    rt.state()
-        .borrow_mut()
-        .resource_table
-        .set_limit(Some(limits.max_rids));
-    if let Some((setup, info)) = setup {
+    {
+        let mut state = rt.state().borrow_mut();
+        state.resource_table.set_limit(Some(limits.max_rids));
+        state.resource_table.set_budget(budget);
+    }
+    if let Some(setup) = setup {
         setup(&mut rt.state().borrow_mut(), &info);
     }
+    let permits = tokio::sync::Semaphore::new(limits.max_concurrent);
+    let cx = rpc::Context {
+        permits: &permits,
+        max_reply_bytes: limits.max_reply_bytes,
+    };
     let mut inflight = FuturesUnordered::new();
     let mut open = !*shutdown.borrow();
     let idle = tokio::time::sleep(limits.idle_timeout);
@@ -137,16 +226,26 @@ pub async fn run_session(
                 match message {
                     Some(message) => {
                         idle.as_mut().reset(Instant::now() + limits.idle_timeout);
-                        inflight.push(answer(&rt, message, limits.max_message_bytes));
+                        inflight.push(answer(&rt, &cx, message, limits.max_message_bytes));
                     }
                     None => open = false,
                 }
             }
             Some(reply) = inflight.next(), if !inflight.is_empty() => {
                 idle.as_mut().reset(Instant::now() + limits.idle_timeout);
-                if let Some(reply) = reply
-                    && replies.send(reply).await.is_err()
-                {
+                let Some(reply) = reply else { continue };
+                let behind = unsent.fetch_add(reply.len(), Ordering::AcqRel) + reply.len();
+                if behind > limits.max_unsent_bytes {
+                    tracing::warn!(
+                        peer = ?info.peer,
+                        "the client has {behind} bytes of replies unread, more than \
+                         max_unsent_bytes ({}); disconnecting it",
+                        limits.max_unsent_bytes
+                    );
+                    overflow.cancel();
+                    break;
+                }
+                if replies.send(reply).await.is_err() {
                     break;
                 }
             }
@@ -162,7 +261,12 @@ pub async fn run_session(
     drop(rt);
 }
 
-async fn answer(rt: &Runtime, message: Vec<u8>, max_bytes: usize) -> Option<Vec<u8>> {
+async fn answer(
+    rt: &Runtime,
+    cx: &rpc::Context<'_>,
+    message: Vec<u8>,
+    max_bytes: usize,
+) -> Option<Vec<u8>> {
     if message.len() > max_bytes {
         tracing::debug!(bytes = message.len(), "message over the size limit");
         return Some(rpc::refusal(
@@ -173,5 +277,5 @@ async fn answer(rt: &Runtime, message: Vec<u8>, max_bytes: usize) -> Option<Vec<
             ),
         ));
     }
-    rpc::handle_message(rt, &message).await
+    rpc::handle_message(rt, cx, &message).await
 }

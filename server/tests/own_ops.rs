@@ -1,14 +1,14 @@
 //! A host's own ops served through the library: a `#[state]` store shared by every
 //! session, a cursor resource per session, over HTTP POST and WebSocket.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+mod common;
 
-use futures_util::{SinkExt, StreamExt};
+use std::sync::{Arc, Mutex};
+
+use common::{Running, ws_call};
 use opkit::{NewResource, OpError, Resource, extension, op};
 use opkit_server::Server;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
 /// The notes every session shares.
 #[derive(Clone, Default)]
@@ -61,20 +61,6 @@ extension!(
     ops = [op_note_add, op_note_cursor, op_note_next, op_whoami]
 );
 
-async fn post(url: &str, body: Value) -> Value {
-    let text = reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("the server answers")
-        .text()
-        .await
-        .unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_serves_its_own_ops_over_http_and_websocket() {
     let notes = Notes::default();
@@ -92,17 +78,14 @@ async fn a_host_serves_its_own_ops_over_http_and_websocket() {
         .build()
         .unwrap();
     let running = Running::start(server).await;
-    let url = running.url.clone();
 
     // HTTP: a batch through both entries of one op.
-    let replies = post(
-        &url,
-        json!([
+    let replies = running
+        .post(json!([
             {"jsonrpc": "2.0", "id": 1, "method": "op_note_add_sync", "params": ["first"]},
             {"jsonrpc": "2.0", "id": 2, "method": "op_note_add_async", "params": {"text": "second"}},
-        ]),
-    )
-    .await;
+        ]))
+        .await;
     let mut results: Vec<u64> = replies
         .as_array()
         .unwrap()
@@ -111,22 +94,17 @@ async fn a_host_serves_its_own_ops_over_http_and_websocket() {
         .collect();
     results.sort_unstable();
     assert_eq!(results, [1, 2]);
-    let bad = post(
-        &url,
-        json!({"jsonrpc": "2.0", "id": 3, "method": "op_note_add_sync", "params": [7]}),
-    )
-    .await;
+    let bad = running
+        .post(json!({"jsonrpc": "2.0", "id": 3, "method": "op_note_add_sync", "params": [7]}))
+        .await;
     assert_eq!(bad["error"]["data"]["class"], json!("TypeError"), "{bad}");
-    let who = post(
-        &url,
-        json!({"jsonrpc": "2.0", "id": 4, "method": "op_whoami_sync", "params": []}),
-    )
-    .await;
+    let who = running
+        .post(json!({"jsonrpc": "2.0", "id": 4, "method": "op_whoami_sync", "params": []}))
+        .await;
     assert_eq!(who["result"], json!("Http from 127.0.0.1"), "{who}");
 
     // WebSocket: a session keeps its cursor between calls.
-    let ws_url = url.replacen("http://", "ws://", 1);
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+    let mut ws = running.ws().await;
     let who = ws_call(&mut ws, 9, "op_whoami_sync", json!([])).await;
     assert_eq!(who["result"], json!("WebSocket from 127.0.0.1"), "{who}");
     let rid = ws_call(&mut ws, 10, "op_note_cursor_sync", json!([])).await["result"].clone();
@@ -162,9 +140,8 @@ async fn a_session_holds_at_most_max_rids_resources() {
         .build()
         .unwrap();
     let running = Running::start(server).await;
-    let ws_url = running.url.replacen("http", "ws", 1);
-    let (mut first, _) = tokio_tungstenite::connect_async(&ws_url).await.unwrap();
-    let (mut second, _) = tokio_tungstenite::connect_async(&ws_url).await.unwrap();
+    let mut first = running.ws().await;
+    let mut second = running.ws().await;
     let mut rids = Vec::new();
     for id in 0..3 {
         let reply = ws_call(&mut first, id, "op_note_cursor_sync", json!([])).await;
@@ -187,59 +164,6 @@ async fn a_session_holds_at_most_max_rids_resources() {
     assert!(again["result"].is_u64(), "room after a close: {again}");
     drop((first, second));
     running.stop().await;
-}
-
-/// A server serving on an ephemeral loopback port, until it is stopped.
-struct Running {
-    url: String,
-    stop: tokio::sync::oneshot::Sender<()>,
-    serving: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl Running {
-    async fn start(server: Server) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = opkit_server::describe(listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let serving = tokio::spawn(async move {
-            let shutdown = async {
-                let _ = stopped.await;
-            };
-            server.serve_listener_until(listener, shutdown).await
-        });
-        Self { url, stop, serving }
-    }
-
-    /// Stops the server and waits, with a generous bound, until it has returned.
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        tokio::time::timeout(Duration::from_secs(60), self.serving)
-            .await
-            .expect("the server stops")
-            .unwrap()
-            .unwrap();
-    }
-}
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// One request over a WebSocket, and its answer.
-async fn ws_call(ws: &mut Ws, id: u64, method: &str, params: Value) -> Value {
-    let request = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-    ws.send(Message::Text(request.to_string().into()))
-        .await
-        .unwrap();
-    loop {
-        let next = tokio::time::timeout(Duration::from_secs(60), ws.next())
-            .await
-            .expect("a reply within the deadline")
-            .expect("the socket stays open")
-            .expect("no websocket error");
-        if let Message::Text(text) = next {
-            return serde_json::from_str(text.as_str()).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -16,7 +16,13 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_opkit");
 /// A running `opkit serve` on an ephemeral loopback port; killed on drop.
 pub struct Server {
     pub child: Child,
+    /// The server's URL with its token in the query (`?token=..`), which it accepts
+    /// as it accepts `Authorization: Bearer ..`.
     pub url: String,
+    /// The URL as printed, without a token.
+    pub base: String,
+    /// The token it printed; `None` with `--no-token`.
+    pub token: Option<String>,
     /// The second line it printed: the example `curl` command.
     pub example: String,
     stderr: Option<std::thread::JoinHandle<String>>,
@@ -44,6 +50,18 @@ impl Server {
             .to_owned();
         let mut example = String::new();
         stdout.read_line(&mut example).unwrap();
+        let mut third = String::new();
+        stdout.read_line(&mut third).unwrap();
+        let token = third
+            .split("Bearer ")
+            .nth(1)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned);
+        let base = url.clone();
+        let url = match &token {
+            Some(token) => format!("{base}?token={token}"),
+            None => base.clone(),
+        };
         let mut stderr = child.stderr.take().unwrap();
         let stderr = std::thread::spawn(move || {
             let mut text = String::new();
@@ -53,6 +71,8 @@ impl Server {
         Self {
             child,
             url,
+            base,
+            token,
             example: example.trim().to_owned(),
             stderr: Some(stderr),
         }
