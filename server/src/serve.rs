@@ -14,9 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower_service::Service as _;
@@ -74,6 +72,7 @@ pub(crate) async fn serve_http_with(
 ) -> std::io::Result<()> {
     let limits = config.limits;
     let (stop, shutdown) = watch::channel(false);
+    let app_shutdown = shutdown.clone();
     let (alive, mut sessions_done) = tokio::sync::mpsc::channel::<()>(1);
     let shared = Shared {
         config,
@@ -90,14 +89,14 @@ pub(crate) async fn serve_http_with(
         .layer(DefaultBodyLimit::max(transport_limit))
         .layer(axum::middleware::from_fn_with_state(shared.clone(), guard))
         .with_state(shared);
-    let mut http = auto::Builder::new(TokioExecutor::new()).http1_only();
+    let mut http = hyper::server::conn::http1::Builder::new();
     // The header timer runs from a connection's start and again after each answer,
     // so it closes silent connections, idle keep-alive ones and slow-loris senders.
-    http.http1()
-        .timer(TokioTimer::new())
+    http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = GracefulShutdown::new();
+    // Each connection holds a clone: all dropped means all connections closed.
+    let (connection_alive, mut connections_done) = tokio::sync::mpsc::channel::<()>(1);
     let mut accept_errors = Backoff::default();
     tokio::pin!(shutdown_signal);
     loop {
@@ -135,20 +134,32 @@ pub(crate) async fn serve_http_with(
                 router.clone().call(request)
             });
         let connection = http
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        let mut stopping = app_shutdown.clone();
+        let alive = connection_alive.clone();
         tokio::spawn(async move {
-            if let Err(err) = connection.await {
+            tokio::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                true = async { stopping.wait_for(|stop| *stop).await.is_ok() } => {
+                    // Finish the request being answered; close if idle.
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(err) = ended {
                 tracing::debug!(%peer, "connection ended: {err}");
             }
+            drop(alive);
         });
     }
     tracing::info!("shutting down: answering the requests in flight");
     drop(listener);
     let _ = stop.send(true);
     // HTTP connections finish the request they are answering; idle ones close.
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+    drop(connection_alive);
+    if tokio::time::timeout(SHUTDOWN_GRACE, connections_done.recv())
         .await
         .is_err()
     {
@@ -209,8 +220,9 @@ impl Backoff {
     }
 }
 
-/// Answers a connection over the cap with `503` and closes it, reading what it sent
-/// first (for a second at most) so that the answer is not lost to a reset.
+/// Answers a connection over the cap with `503` and closes it. The request's head
+/// is read first (16 KiB and a second at most), since an HTTP client takes an answer
+/// that comes before its request for a broken connection.
 async fn refuse_connection(mut stream: tokio::net::TcpStream) {
     const BODY: &str = "opkit: too many connections (max_connections); try again later\n";
     let answer = format!(
@@ -219,18 +231,17 @@ async fn refuse_connection(mut stream: tokio::net::TcpStream) {
         BODY.len()
     );
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        stream.write_all(answer.as_bytes()).await?;
-        stream.shutdown().await?;
-        let mut sink = [0u8; 4096];
-        let mut left = 64usize * 1024;
-        while left > 0 {
-            let read = stream.read(&mut sink).await?;
+        let mut head = Vec::new();
+        let mut buf = [0u8; 4096];
+        while head.len() < 16 * 1024 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let read = stream.read(&mut buf).await?;
             if read == 0 {
                 break;
             }
-            left = left.saturating_sub(read);
+            head.extend_from_slice(&buf[..read]);
         }
-        Ok::<(), std::io::Error>(())
+        stream.write_all(answer.as_bytes()).await?;
+        stream.shutdown().await
     })
     .await;
 }

@@ -13,6 +13,9 @@ use tokio_tungstenite::tungstenite::Message;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_opkit");
 
+/// A generous bound for anything a test waits for.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
 /// A running `opkit serve` on an ephemeral loopback port; killed on drop.
 pub struct Server {
     pub child: Child,
@@ -31,10 +34,17 @@ pub struct Server {
 impl Server {
     /// Starts `opkit serve --addr 127.0.0.1:0 ARGS..` in `cwd`.
     pub fn start(cwd: &Path, args: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        command
             .current_dir(cwd)
             .args(["serve", "--addr", "127.0.0.1:0"])
-            .args(args)
+            .args(args);
+        Self::spawn(command)
+    }
+
+    /// Starts a prepared `opkit serve` command (which must print as `serve` does).
+    pub fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .env("RUST_LOG", "debug")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
