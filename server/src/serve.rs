@@ -21,7 +21,8 @@ use tower_service::Service as _;
 
 use crate::auth::Token;
 use crate::session::{
-    SessionChannels, SessionConfig, SessionInfo, Transport, channels, run_session, spawn_session,
+    Limits, SessionChannels, SessionConfig, SessionInfo, Transport, channels, run_session,
+    spawn_session, spawn_session_with,
 };
 use crate::threads::SessionThreads;
 
@@ -37,17 +38,20 @@ struct Shared {
 }
 
 impl Shared {
-    fn session(&self, peer: SocketAddr, transport: Transport) -> SessionChannels {
-        let info = SessionInfo {
+    fn info(&self, peer: SocketAddr, transport: Transport) -> SessionInfo {
+        SessionInfo {
             peer: Some(peer),
             transport,
             // The guard has let the request through.
             authenticated: self.token.is_some(),
-        };
+        }
+    }
+
+    fn session(&self, peer: SocketAddr, transport: Transport) -> SessionChannels {
         spawn_session(
             &self.threads,
             self.config.clone(),
-            info,
+            self.info(peer, transport),
             self.shutdown.clone(),
             self.alive.clone(),
         )
@@ -303,9 +307,19 @@ async fn websocket(
             upgrade
                 .max_message_size(transport_limit)
                 .on_upgrade(move |socket| async move {
-                    websocket_session(shared, peer, socket).await;
-                    // The connection's slot is free once its session has ended.
-                    drop(slot);
+                    let info = shared.info(peer, Transport::WebSocket);
+                    spawn_session_with(
+                        &shared.threads,
+                        shared.config.clone(),
+                        info,
+                        shared.shutdown.clone(),
+                        shared.alive.clone(),
+                        move |channels| async move {
+                            websocket_session(limits, peer, socket, channels).await;
+                            // The connection's slot is free once its session ended.
+                            drop(slot);
+                        },
+                    );
                 })
         }
         Err(_) => (
@@ -322,16 +336,21 @@ async fn websocket(
 /// than it reads cannot wedge the session against a full reply queue. A client that
 /// falls more than `max_unsent_bytes` behind, or that takes no bytes for
 /// `idle_timeout` while a reply waits, is disconnected.
-async fn websocket_session(shared: Shared, peer: SocketAddr, socket: WebSocket) {
-    let stall = shared.config.limits.idle_timeout;
+async fn websocket_session(
+    limits: Limits,
+    peer: SocketAddr,
+    socket: WebSocket,
+    channels: SessionChannels,
+) {
+    let stall = limits.idle_timeout;
     let SessionChannels {
         requests,
         mut replies,
         unsent,
         overflow,
-    } = shared.session(peer, Transport::WebSocket);
+    } = channels;
     let (mut sink, mut stream) = socket.split();
-    let mut writer = tokio::spawn(async move {
+    let mut writer = tokio::task::spawn_local(async move {
         while let Some(reply) = replies.recv().await {
             let len = reply.len();
             let text = String::from_utf8(reply)

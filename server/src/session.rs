@@ -180,6 +180,27 @@ pub fn spawn_session(
     transport
 }
 
+/// [`spawn_session`], with the transport's loop (made by `transport` from its ends
+/// of the channels) on the session's thread too: the work of framing and copying
+/// one client's messages is then that session's, not the shared runtime's.
+pub fn spawn_session_with<F, Fut>(
+    threads: &SessionThreads,
+    config: SessionConfig,
+    info: SessionInfo,
+    shutdown: watch::Receiver<bool>,
+    alive: mpsc::Sender<()>,
+    transport: F,
+) where
+    F: FnOnce(SessionChannels) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    let (ours, ends) = channels(&config.limits);
+    threads.spawn(move || async move {
+        tokio::join!(run_session(config, info, ends, shutdown), transport(ours));
+        drop(alive);
+    });
+}
+
 /// The loop of one session; runs on the thread it was started on.
 pub async fn run_session(
     config: SessionConfig,
