@@ -125,7 +125,13 @@ async fn the_token_comes_from_the_environment_or_a_flag_or_is_turned_off() {
     );
     server.stop();
 
-    let server = Server::start(dir.path(), &["--no-token"]);
+    // `--no-token` wins over a token in the environment.
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir.path())
+        .args(["serve", "--addr", "127.0.0.1:0", "--no-token"])
+        .env("OPKIT_TOKEN", "from-the-environment-0123");
+    let server = Server::spawn(command);
     assert_eq!(server.token, None);
     assert!(!server.example.contains("Bearer"), "{}", server.example);
     assert_eq!(status_of(&server.base, None).await, 200);
@@ -157,4 +163,29 @@ async fn a_file_too_large_for_a_reply_is_not_read() {
     let message = reply["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("3145728"), "{reply}");
     server.stop();
+}
+
+/// The config file shown in the README is one `opkit serve` takes as it is.
+#[test]
+fn the_readme_config_file_is_accepted() {
+    let readme = include_str!("../../README.md");
+    let start = readme
+        .find("```toml\naddr = ")
+        .expect("the README shows a config file");
+    let block = &readme[start + "```toml\n".len()..];
+    let block = &block[..block.find("```").unwrap()];
+    let dir = folder();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("opkit.toml"), block).unwrap();
+    let output = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["serve", "--config", "opkit.toml", "--stdio"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

@@ -43,7 +43,8 @@ struct Flags {
     #[arg(long, env = "OPKIT_TOKEN", hide_env_values = true)]
     token: Option<String>,
     /// Serve TCP clients without a token: every local user can then call the ops.
-    #[arg(long, conflicts_with = "token")]
+    /// Wins over `--token` and `OPKIT_TOKEN`.
+    #[arg(long)]
     no_token: bool,
 }
 
