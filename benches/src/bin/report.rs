@@ -9,10 +9,21 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Where criterion wrote its estimates, found as criterion finds it: `$CRITERION_HOME`,
+/// else `$CARGO_TARGET_DIR/criterion`, else the workspace's `target/criterion`.
+fn criterion_home() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return PathBuf::from(home);
+    }
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(target) => PathBuf::from(target).join("criterion"),
+        None => workspace().join("target/criterion"),
+    }
+}
+
 /// The median of one benchmark, in nanoseconds.
 fn median(group: &str, bench: &str) -> Option<f64> {
-    let path = workspace()
-        .join("target/criterion")
+    let path = criterion_home()
         .join(group)
         .join(bench)
         .join("new/estimates.json");
@@ -281,6 +292,38 @@ const ROWS: &[Row] = &[
         floor: "floor_tokio_echo",
         throughput: true,
         target: Target::AtLeast(0.80),
+    },
+    Row {
+        what: "JSON-RPC `op_add_sync` over WebSocket, one request at a time: opkit / jsonrpsee (throughput, times per 100 requests)",
+        group: "server_ws_sequential",
+        subject: "opkit_server",
+        floor: "jsonrpsee",
+        throughput: true,
+        target: Target::Report,
+    },
+    Row {
+        what: "JSON-RPC `op_add_sync` over WebSocket, 64 requests in flight: opkit / jsonrpsee (throughput, times per 100 requests)",
+        group: "server_ws_pipelined",
+        subject: "opkit_server",
+        floor: "jsonrpsee",
+        throughput: true,
+        target: Target::Report,
+    },
+    Row {
+        what: "JSON-RPC `op_add_sync` over HTTP POST, one request at a time on a keep-alive connection: opkit / jsonrpsee (throughput, times per 100 requests)",
+        group: "server_http_sequential",
+        subject: "opkit_server",
+        floor: "jsonrpsee",
+        throughput: true,
+        target: Target::Report,
+    },
+    Row {
+        what: "JSON-RPC `op_add_sync` over HTTP POST, 16 concurrent keep-alive clients: opkit / jsonrpsee (throughput, times per 100 requests)",
+        group: "server_http_concurrent",
+        subject: "opkit_server",
+        floor: "jsonrpsee",
+        throughput: true,
+        target: Target::Report,
     },
 ];
 
