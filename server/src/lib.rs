@@ -123,7 +123,7 @@ impl Server {
 
     /// Serves on a bound listener until SIGINT or SIGTERM.
     pub async fn serve_listener(&self, listener: tokio::net::TcpListener) -> io::Result<()> {
-        self.serve_listener_until(listener, serve::wait_for_signal())
+        self.serve_listener_until(listener, serve::shutdown_signal())
             .await
     }
 
