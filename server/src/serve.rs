@@ -6,11 +6,11 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
+use http_body_util::BodyExt as _;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, State};
+use axum::http::Request;
 use axum::http::{Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
@@ -21,8 +21,8 @@ use tower_service::Service as _;
 
 use crate::auth::Token;
 use crate::session::{
-    Limits, SessionChannels, SessionConfig, SessionInfo, Transport, channels, run_session,
-    spawn_session, spawn_session_with,
+    Limits, SessionChannels, SessionConfig, SessionInfo, Transport, answer_alone, channels,
+    run_session, spawn_session_with,
 };
 use crate::threads::SessionThreads;
 
@@ -47,15 +47,6 @@ impl Shared {
         }
     }
 
-    fn session(&self, peer: SocketAddr, transport: Transport) -> SessionChannels {
-        spawn_session(
-            &self.threads,
-            self.config.clone(),
-            self.info(peer, transport),
-            self.shutdown.clone(),
-            self.alive.clone(),
-        )
-    }
 }
 
 /// A connection's place under `max_connections`, held by the connection and by the
@@ -85,14 +76,11 @@ pub(crate) async fn serve_http_with(
         shutdown,
         alive,
     };
-    // Bodies a little over the limit are still read, so that they get a JSON-RPC
-    // error rather than a bare 413; far larger ones are cut off by the transport.
-    let transport_limit = limits.max_message_bytes.saturating_mul(2).max(1024);
+    // GET: the WebSocket handshake, or a line saying what to do. POST is answered
+    // by `http_post`, on the connection's own thread.
     let app = Router::new()
-        .route("/", get(websocket).post(http_post))
-        .layer(DefaultBodyLimit::max(transport_limit))
-        .layer(axum::middleware::from_fn_with_state(shared.clone(), guard))
-        .with_state(shared);
+        .route("/", get(websocket))
+        .with_state(shared.clone());
     let mut http = hyper::server::conn::http1::Builder::new();
     // The header timer runs from a connection's start and again after each answer,
     // so it closes silent connections, idle keep-alive ones and slow-loris senders.
@@ -132,18 +120,19 @@ pub(crate) async fn serve_http_with(
         let _ = stream.set_nodelay(true);
         let slot = Slot(Arc::new(permit));
         let router = app.clone();
-        let service =
-            hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request.extensions_mut().insert(slot.clone());
-                router.clone().call(request)
-            });
-        let connection = http
-            .serve_connection(TokioIo::new(stream), service)
-            .with_upgrades();
+        let shared = shared.clone();
+        let http = http.clone();
         let mut stopping = app_shutdown.clone();
         let alive = connection_alive.clone();
-        tokio::spawn(async move {
+        // Each connection is served on a session thread: an HTTP request is answered
+        // where it is read, and its sync entries stall no other connection.
+        shared.threads.clone().spawn(move || async move {
+            let service = hyper::service::service_fn(move |request| {
+                route(shared.clone(), router.clone(), peer, slot.clone(), request)
+            });
+            let connection = http
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
             tokio::pin!(connection);
             let ended = tokio::select! {
                 ended = connection.as_mut() => ended,
@@ -173,6 +162,7 @@ pub(crate) async fn serve_http_with(
     // WebSocket sessions outlive their HTTP connection: wait for them to finish
     // answering, but not forever.
     drop(app);
+    drop(shared);
     if tokio::time::timeout(SHUTDOWN_GRACE, sessions_done.recv())
         .await
         .is_err()
@@ -285,22 +275,57 @@ pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send 
     }
 }
 
-/// One HTTP request is a session of its own.
-async fn http_post(
-    State(shared): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    body: Bytes,
-) -> Response {
-    let mut session = shared.session(peer, Transport::Http);
-    if session.requests.send(body.to_vec()).await.is_err() {
+/// One request on a connection: the guard's checks, then a POST is answered here and
+/// anything else by the router.
+async fn route(
+    shared: Shared,
+    mut router: Router,
+    peer: SocketAddr,
+    slot: Slot,
+    mut request: Request<hyper::body::Incoming>,
+) -> Result<Response, std::convert::Infallible> {
+    if let Err(refused) = guard(&shared, &request) {
+        return Ok(refused);
+    }
+    if request.method() == Method::POST && request.uri().path() == "/" {
+        return Ok(http_post(shared, peer, request.into_body()).await);
+    }
+    request.extensions_mut().insert(ConnectInfo(peer));
+    request.extensions_mut().insert(slot);
+    router.call(request.map(axum::body::Body::new)).await
+}
+
+/// One HTTP request is a session of its own, answered on the connection's thread.
+async fn http_post(shared: Shared, peer: SocketAddr, body: hyper::body::Incoming) -> Response {
+    let limits = shared.config.limits;
+    // Bodies a little over the limit are still read, so that they get a JSON-RPC
+    // error rather than a bare 413; far larger ones are cut off here.
+    let transport_limit = limits.max_message_bytes.saturating_mul(2).max(1024);
+    let body = match http_body_util::Limited::new(body, transport_limit)
+        .collect()
+        .await
+    {
+        Ok(body) => body.to_bytes(),
+        Err(err) if err.is::<http_body_util::LengthLimitError>() => {
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the body is far over max_message_bytes",
+            );
+        }
+        Err(err) => {
+            tracing::debug!(%peer, "cannot read a request's body: {err}");
+            return refuse(StatusCode::BAD_REQUEST, "the body could not be read");
+        }
+    };
+    if *shared.shutdown.borrow() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             "the server is shutting down",
         )
             .into_response();
     }
-    drop(session.requests);
-    match session.replies.recv().await {
+    let info = shared.info(peer, Transport::Http);
+    match answer_alone(shared.config, info, body.to_vec()).await {
         Some(reply) => ([(header::CONTENT_TYPE, "application/json")], reply).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     }
@@ -414,17 +439,17 @@ async fn websocket_session(
 /// is not `application/json` (a form or `text/plain` post needs no CORS preflight).
 ///
 /// Then, when the server has a token, refuses a request that does not show it.
-async fn guard(State(shared): State<Shared>, request: Request, next: Next) -> Response {
+fn guard<B>(shared: &Shared, request: &Request<B>) -> Result<(), Response> {
     let headers = request.headers();
     let host_ok = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .is_some_and(is_loopback_authority);
     if !host_ok {
-        return refuse(
+        return Err(refuse(
             StatusCode::FORBIDDEN,
             "the Host header must name a loopback address",
-        );
+        ));
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let authority = origin.to_str().ok().and_then(|o| {
@@ -432,10 +457,10 @@ async fn guard(State(shared): State<Shared>, request: Request, next: Next) -> Re
                 .or_else(|| o.strip_prefix("https://"))
         });
         if !authority.is_some_and(is_loopback_authority) {
-            return refuse(
+            return Err(refuse(
                 StatusCode::FORBIDDEN,
                 "requests from other origins are refused",
-            );
+            ));
         }
     }
     if request.method() == Method::POST {
@@ -445,10 +470,10 @@ async fn guard(State(shared): State<Shared>, request: Request, next: Next) -> Re
             .and_then(|c| c.split(';').next())
             .is_some_and(|c| c.trim().eq_ignore_ascii_case("application/json"));
         if !json {
-            return refuse(
+            return Err(refuse(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "POST a JSON-RPC message with `content-type: application/json`",
-            );
+            ));
         }
     }
     if let Some(token) = &shared.token
@@ -462,9 +487,9 @@ async fn guard(State(shared): State<Shared>, request: Request, next: Next) -> Re
             header::WWW_AUTHENTICATE,
             header::HeaderValue::from_static("Bearer"),
         );
-        return answer;
+        return Err(answer);
     }
-    next.run(request).await
+    Ok(())
 }
 
 fn refuse(status: StatusCode, message: &'static str) -> Response {

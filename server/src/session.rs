@@ -157,32 +157,16 @@ pub fn channels(limits: &Limits) -> (SessionChannels, SessionEnds) {
     (transport, session)
 }
 
-/// Starts a session on a thread of its own (one of `threads`, reused). It ends when
-/// its transport drops the request sender and every request in flight is answered,
-/// when the transport drops the reply receiver, when it is idle for too long, when
-/// its client falls too far behind reading, or (after answering what is in flight)
-/// on shutdown.
+/// Starts a session on a thread of its own (one of `threads`, reused), with the
+/// transport's loop (made by `transport` from its ends of the channels) on that
+/// thread too: the work of framing and copying one client's messages is then that
+/// session's, not the shared runtime's. The session ends when its transport drops
+/// the request sender and every request in flight is answered, when the transport
+/// drops the reply receiver, when it is idle for too long, when its client falls too
+/// far behind reading, or (after answering what is in flight) on shutdown.
 ///
 /// `alive` is held until the session ends, so that the server can wait for its
 /// sessions on shutdown.
-pub fn spawn_session(
-    threads: &SessionThreads,
-    config: SessionConfig,
-    info: SessionInfo,
-    shutdown: watch::Receiver<bool>,
-    alive: mpsc::Sender<()>,
-) -> SessionChannels {
-    let (transport, ends) = channels(&config.limits);
-    threads.spawn(move || async move {
-        run_session(config, info, ends, shutdown).await;
-        drop(alive);
-    });
-    transport
-}
-
-/// [`spawn_session`], with the transport's loop (made by `transport` from its ends
-/// of the channels) on the session's thread too: the work of framing and copying
-/// one client's messages is then that session's, not the shared runtime's.
 pub fn spawn_session_with<F, Fut>(
     threads: &SessionThreads,
     config: SessionConfig,
@@ -220,15 +204,7 @@ pub async fn run_session(
         unsent,
         overflow,
     } = ends;
-    let rt = Runtime::with_table(table);
-    {
-        let mut state = rt.state().borrow_mut();
-        state.resource_table.set_limit(Some(limits.max_rids));
-        state.resource_table.set_budget(budget);
-    }
-    if let Some(setup) = setup {
-        setup(&mut rt.state().borrow_mut(), &info);
-    }
+    let rt = session_runtime(table, &limits, setup, budget, &info);
     let permits = tokio::sync::Semaphore::new(limits.max_concurrent);
     let cx = rpc::Context {
         permits: &permits,
@@ -280,6 +256,48 @@ pub async fn run_session(
     }
     drop(inflight);
     drop(rt);
+}
+
+/// A session's runtime: the table's ops, the limits on its rids, and the host's setup.
+fn session_runtime(
+    table: Arc<DispatchTable>,
+    limits: &Limits,
+    setup: Option<SessionSetup>,
+    budget: Option<Arc<ResourceBudget>>,
+    info: &SessionInfo,
+) -> Runtime {
+    let rt = Runtime::with_table(table);
+    {
+        let mut state = rt.state().borrow_mut();
+        state.resource_table.set_limit(Some(limits.max_rids));
+        state.resource_table.set_budget(budget);
+    }
+    if let Some(setup) = setup {
+        setup(&mut rt.state().borrow_mut(), info);
+    }
+    rt
+}
+
+/// A session of one message, answered on the calling thread: an HTTP request's.
+/// `None` when nothing is to be sent back (a notification).
+pub(crate) async fn answer_alone(
+    config: SessionConfig,
+    info: SessionInfo,
+    message: Vec<u8>,
+) -> Option<Vec<u8>> {
+    let SessionConfig {
+        table,
+        limits,
+        setup,
+        budget,
+    } = config;
+    let rt = session_runtime(table, &limits, setup, budget, &info);
+    let permits = tokio::sync::Semaphore::new(limits.max_concurrent);
+    let cx = rpc::Context {
+        permits: &permits,
+        max_reply_bytes: limits.max_reply_bytes,
+    };
+    answer(&rt, &cx, message, limits.max_message_bytes).await
 }
 
 async fn answer(
