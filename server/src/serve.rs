@@ -6,7 +6,6 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
-use http_body_util::BodyExt as _;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::Request;
@@ -14,6 +13,7 @@ use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
+use http_body_util::BodyExt as _;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -46,7 +46,6 @@ impl Shared {
             authenticated: self.token.is_some(),
         }
     }
-
 }
 
 /// A connection's place under `max_connections`, held by the connection and by the
@@ -247,7 +246,7 @@ async fn refuse_connection(mut stream: tokio::net::TcpStream) {
 pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
-        use tokio::signal::unix::{signal, SignalKind};
+        use tokio::signal::unix::{SignalKind, signal};
         let interrupt = signal(SignalKind::interrupt());
         let term = signal(SignalKind::terminate());
         async move {
@@ -284,7 +283,7 @@ async fn route(
     slot: Slot,
     mut request: Request<hyper::body::Incoming>,
 ) -> Result<Response, std::convert::Infallible> {
-    if let Err(refused) = guard(&shared, &request) {
+    if let Some(refused) = guard(&shared, &request) {
         return Ok(refused);
     }
     if request.method() == Method::POST && request.uri().path() == "/" {
@@ -439,14 +438,15 @@ async fn websocket_session(
 /// is not `application/json` (a form or `text/plain` post needs no CORS preflight).
 ///
 /// Then, when the server has a token, refuses a request that does not show it.
-fn guard<B>(shared: &Shared, request: &Request<B>) -> Result<(), Response> {
+/// Returns the refusal, if any.
+fn guard<B>(shared: &Shared, request: &Request<B>) -> Option<Response> {
     let headers = request.headers();
     let host_ok = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .is_some_and(is_loopback_authority);
     if !host_ok {
-        return Err(refuse(
+        return Some(refuse(
             StatusCode::FORBIDDEN,
             "the Host header must name a loopback address",
         ));
@@ -457,7 +457,7 @@ fn guard<B>(shared: &Shared, request: &Request<B>) -> Result<(), Response> {
                 .or_else(|| o.strip_prefix("https://"))
         });
         if !authority.is_some_and(is_loopback_authority) {
-            return Err(refuse(
+            return Some(refuse(
                 StatusCode::FORBIDDEN,
                 "requests from other origins are refused",
             ));
@@ -470,7 +470,7 @@ fn guard<B>(shared: &Shared, request: &Request<B>) -> Result<(), Response> {
             .and_then(|c| c.split(';').next())
             .is_some_and(|c| c.trim().eq_ignore_ascii_case("application/json"));
         if !json {
-            return Err(refuse(
+            return Some(refuse(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "POST a JSON-RPC message with `content-type: application/json`",
             ));
@@ -487,9 +487,9 @@ fn guard<B>(shared: &Shared, request: &Request<B>) -> Result<(), Response> {
             header::WWW_AUTHENTICATE,
             header::HeaderValue::from_static("Bearer"),
         );
-        return Err(answer);
+        return Some(answer);
     }
-    Ok(())
+    None
 }
 
 fn refuse(status: StatusCode, message: &'static str) -> Response {

@@ -1,0 +1,160 @@
+//! opkit-server against jsonrpsee in interleaved rounds, with the servers' CPU time.
+//!
+//! Criterion (`server.rs`) times one server's shape for seconds and then the other's,
+//! so a shared host that slows down between the two moves the ratio. Here each round
+//! runs the same requests on both servers back to back, in alternating order, and
+//! the ratio is taken per round; the median of the rounds is the figure, with the
+//! lowest and highest beside it. The servers' CPU time per request is the process's
+//! CPU time less the client's thread's (the client runs on a current-thread runtime
+//! on this thread), so it counts every server thread: tokio's workers and opkit's
+//! session threads.
+//!
+//! `cargo bench -p opkit-benches --bench server_rounds` prints the table and writes it
+//! to `target/server_rounds.md`; without `--bench` (as `cargo test --benches` runs
+//! it) it does one short round, to check that everything still answers.
+
+use std::time::Duration;
+
+use rustix::time::{ClockId, clock_gettime};
+
+mod rpc;
+use rpc::*;
+
+/// One shape's measurement on one server in one round.
+#[derive(Clone, Copy)]
+struct Sample {
+    wall: Duration,
+    /// The server's CPU time: the process's less the client's thread's.
+    server_cpu: Duration,
+}
+
+fn cpu(clock: ClockId) -> Duration {
+    let now = clock_gettime(clock);
+    Duration::new(
+        u64::try_from(now.tv_sec).unwrap_or(0),
+        u32::try_from(now.tv_nsec).unwrap_or(0),
+    )
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+fn main() {
+    let full = std::env::args().any(|arg| arg == "--bench");
+    // Other arguments pick shapes by a word of their name (`HTTP`, `WebSocket`).
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with("--"))
+        .collect();
+    let picked =
+        |name: &str| only.is_empty() || only.iter().any(|word| name.contains(word.as_str()));
+    let (rounds, requests) = if full { (21, 2_000) } else { (1, 50) };
+    let servers_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let servers = servers_rt.block_on(async { [serve_opkit().await, serve_jsonrpsee().await] });
+
+    let mut table = String::from(
+        "| shape | throughput opkit / jsonrpsee: median (lowest–highest) | server CPU per request, opkit | jsonrpsee | CPU ratio |\n|---|---|---|---|---|\n",
+    );
+    let mut shape = |name: &str, run: &mut dyn FnMut(usize, u64) -> Duration| {
+        if !picked(name) {
+            return;
+        }
+        // A round's first pass on a connection warms it; it is not counted.
+        for server in 0..servers.len() {
+            run(server, requests / 10 + 1);
+        }
+        let mut samples: Vec<[Sample; 2]> = Vec::new();
+        for round in 0..rounds {
+            let mut pair = [Sample {
+                wall: Duration::ZERO,
+                server_cpu: Duration::ZERO,
+            }; 2];
+            let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+            for server in order {
+                let process = cpu(ClockId::ProcessCPUTime);
+                let thread = cpu(ClockId::ThreadCPUTime);
+                let wall = run(server, requests);
+                let client_cpu = cpu(ClockId::ThreadCPUTime).saturating_sub(thread);
+                let all_cpu = cpu(ClockId::ProcessCPUTime).saturating_sub(process);
+                pair[server] = Sample {
+                    wall,
+                    server_cpu: all_cpu.saturating_sub(client_cpu),
+                };
+            }
+            samples.push(pair);
+        }
+        // Throughput ratio: jsonrpsee's time over opkit's.
+        let mut ratios: Vec<f64> = samples
+            .iter()
+            .map(|[opkit, jsonrpsee]| jsonrpsee.wall.as_secs_f64() / opkit.wall.as_secs_f64())
+            .collect();
+        let per_request = |server: usize| {
+            let mut cpu: Vec<f64> = samples
+                .iter()
+                .map(|pair| pair[server].server_cpu.as_secs_f64() * 1e6 / requests as f64)
+                .collect();
+            median(&mut cpu)
+        };
+        let (opkit_cpu, jsonrpsee_cpu) = (per_request(0), per_request(1));
+        let ratio = median(&mut ratios);
+        let (low, high) = (ratios[0], ratios[ratios.len() - 1]);
+        table.push_str(&format!(
+            "| {name} | {ratio:.2} ({low:.2}–{high:.2}) | {opkit_cpu:.1} µs | {jsonrpsee_cpu:.1} µs | {:.2} |\n",
+            opkit_cpu / jsonrpsee_cpu
+        ));
+    };
+
+    let mut ws: Vec<Ws> = if picked("WebSocket") {
+        let connect = |server: &Running| client.block_on(ws_connect(server.addr));
+        servers.iter().map(connect).collect()
+    } else {
+        Vec::new()
+    };
+    shape("WebSocket, one request at a time", &mut |server, count| {
+        client.block_on(ws_sequential(&mut ws[server], count))
+    });
+    shape(
+        &format!("WebSocket, {WS_IN_FLIGHT} requests in flight"),
+        &mut |server, count| client.block_on(ws_pipelined(&mut ws[server], count)),
+    );
+    drop(ws);
+    let mut http: Vec<Http> = servers.iter().map(|s| http_connect(s.addr)).collect();
+    shape(
+        "HTTP POST, one request at a time on a keep-alive connection",
+        &mut |server, count| client.block_on(http_sequential(&mut http[server], count)),
+    );
+    shape(
+        &format!("HTTP POST, {HTTP_CLIENTS} concurrent keep-alive clients"),
+        &mut |server, count| client.block_on(http_concurrent(&mut http[server], count)),
+    );
+    drop(http);
+
+    println!("{table}");
+    if full {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+        let path = target.join("server_rounds.md");
+        if let Err(err) = std::fs::write(&path, &table) {
+            eprintln!("cannot write {}: {err}", path.display());
+        }
+    }
+    for server in servers {
+        servers_rt.block_on(server.stop);
+    }
+}
