@@ -245,10 +245,17 @@ fn spawn_blocking_boxed(
     body: BlockingBody,
     finish: BlockingFinish,
 ) -> Result<OpFuture, OpError> {
-    let handle = tokio::runtime::Handle::try_current().map_err(|_| {
-        OpError::generic("async entries need a tokio runtime on the calling thread")
-            .with_op(meta.name)
-    })?;
+    let pool = state
+        .try_borrow()
+        .ok()
+        .and_then(|state| state.blocking_pool().cloned());
+    let handle = match pool {
+        Some(handle) => handle,
+        None => tokio::runtime::Handle::try_current().map_err(|_| {
+            OpError::generic("async entries need a tokio runtime on the calling thread")
+                .with_op(meta.name)
+        })?,
+    };
     let task = handle.spawn_blocking(body);
     let state = state.clone();
     let future = async move {

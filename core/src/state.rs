@@ -19,6 +19,8 @@ pub struct OpState {
     /// The resources this runtime's guest can reach by rid.
     pub resource_table: ResourceTable,
     values: FxHashMap<TypeId, Box<dyn Any>>,
+    /// Where async entries run their bodies; `None`: the calling thread's runtime.
+    blocking_pool: Option<tokio::runtime::Handle>,
 }
 
 impl OpState {
@@ -47,6 +49,26 @@ impl OpState {
     pub fn take<T: 'static>(&mut self) -> Option<T> {
         let boxed = self.values.remove(&TypeId::of::<T>())?;
         boxed.downcast().ok().map(|boxed| *boxed)
+    }
+
+    /// Runs the bodies of async entries on `handle`'s blocking pool rather than on
+    /// the pool of the runtime that polls them. A host that drives many runtimes on
+    /// threads of their own (each with a current-thread tokio runtime) shares one
+    /// bounded pool this way.
+    ///
+    /// ```
+    /// let pool = tokio::runtime::Runtime::new().unwrap();
+    /// let mut state = opkit::OpState::default();
+    /// state.set_blocking_pool(pool.handle().clone());
+    /// assert!(state.blocking_pool().is_some());
+    /// ```
+    pub fn set_blocking_pool(&mut self, handle: tokio::runtime::Handle) {
+        self.blocking_pool = Some(handle);
+    }
+
+    /// The pool set by [`OpState::set_blocking_pool`].
+    pub fn blocking_pool(&self) -> Option<&tokio::runtime::Handle> {
+        self.blocking_pool.as_ref()
     }
 
     /// The error an op gets when its `#[state]` type was never put.

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use axum::http::{HeaderMap, header};
+use hyper::{HeaderMap, header};
 use subtle::ConstantTimeEq;
 
 /// A secret that a client shows to be served. Its `Debug` does not print it.
@@ -99,7 +99,7 @@ impl fmt::Debug for Token {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
+    use hyper::header::HeaderValue;
 
     fn headers(auth: &str) -> HeaderMap {
         let mut map = HeaderMap::new();

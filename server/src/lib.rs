@@ -130,9 +130,10 @@ impl Server {
     /// Serves on a bound listener until `shutdown` completes, then answers what is in
     /// flight and returns.
     ///
-    /// Each connection is served by the calling tokio runtime, and each session on a
-    /// thread of its own (reused from session to session), so that one session's
-    /// sync entries never stall another's. The rids of all sessions together stay a
+    /// Connections are accepted on the calling tokio runtime and each is served on a
+    /// thread of its own (reused from connection to connection): its HTTP requests
+    /// are answered there, and a WebSocket session on a thread of its own too, so
+    /// that one session's sync entries never stall another's. The rids of all sessions together stay a
     /// headroom below the process's descriptor limit (`RLIMIT_NOFILE`), so that a
     /// guest that opens all it may still leaves room for others to connect.
     pub async fn serve_listener_until(
@@ -157,6 +158,7 @@ impl Server {
             limits: self.limits,
             setup: self.setup.clone(),
             budget,
+            blocking_pool: tokio::runtime::Handle::try_current().ok(),
         }
     }
 }
@@ -165,12 +167,19 @@ impl Server {
 /// files and the handles ops hold for a moment while they work.
 const FD_RESERVE: usize = 128;
 
-/// The cap on rids across sessions: the descriptor limit less one per connection and
-/// a reserve. `None` when the limit is unknown or infinite.
+/// Descriptors a connection holds besides its rids: its socket, and its thread's
+/// reactor (an epoll instance and the eventfd that wakes it).
+const FDS_PER_CONNECTION: usize = 3;
+
+/// The cap on rids across sessions: the descriptor limit less what connections hold
+/// and a reserve. `None` when the limit is unknown or infinite.
 fn rid_budget(limits: &Limits) -> Option<Arc<ResourceBudget>> {
     let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile).current?;
     let soft = usize::try_from(soft).ok()?;
-    let headroom = limits.max_connections.saturating_add(FD_RESERVE);
+    let headroom = limits
+        .max_connections
+        .saturating_mul(FDS_PER_CONNECTION)
+        .saturating_add(FD_RESERVE);
     let budget = soft.saturating_sub(headroom).max(16);
     tracing::debug!("rids across sessions: at most {budget} (RLIMIT_NOFILE {soft})");
     Some(Arc::new(ResourceBudget::new(budget)))

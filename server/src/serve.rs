@@ -5,24 +5,21 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, State};
-use axum::http::Request;
-use axum::http::{Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
-use http_body_util::BodyExt as _;
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, StatusCode, header};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
-use tower_service::Service as _;
+use tokio::sync::{Semaphore, watch};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::auth::Token;
 use crate::session::{
     Limits, SessionChannels, SessionConfig, SessionInfo, Transport, answer_alone, channels,
-    run_session, spawn_session_with,
+    run_session,
 };
 use crate::threads::SessionThreads;
 
@@ -33,8 +30,6 @@ struct Shared {
     token: Option<Token>,
     threads: SessionThreads,
     shutdown: watch::Receiver<bool>,
-    /// Every session holds a clone; all dropped means all sessions ended.
-    alive: tokio::sync::mpsc::Sender<()>,
 }
 
 impl Shared {
@@ -48,10 +43,18 @@ impl Shared {
     }
 }
 
-/// A connection's place under `max_connections`, held by the connection and by the
-/// WebSocket session it may turn into.
-#[derive(Clone)]
-struct Slot(#[allow(dead_code)] Arc<OwnedSemaphorePermit>);
+/// An answer to an HTTP request.
+type Response = hyper::Response<Full<Bytes>>;
+
+fn answer(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response {
+    let mut response = hyper::Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    response
+}
 
 /// How long a shutdown waits for sessions to answer what they have in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -66,20 +69,12 @@ pub(crate) async fn serve_http_with(
 ) -> std::io::Result<()> {
     let limits = config.limits;
     let (stop, shutdown) = watch::channel(false);
-    let app_shutdown = shutdown.clone();
-    let (alive, mut sessions_done) = tokio::sync::mpsc::channel::<()>(1);
     let shared = Shared {
         config,
         token,
-        threads: SessionThreads::new(tokio::runtime::Handle::current()),
+        threads: SessionThreads::default(),
         shutdown,
-        alive,
     };
-    // GET: the WebSocket handshake, or a line saying what to do. POST is answered
-    // by `http_post`, on the connection's own thread.
-    let app = Router::new()
-        .route("/", get(websocket))
-        .with_state(shared.clone());
     let mut http = hyper::server::conn::http1::Builder::new();
     // The header timer runs from a connection's start and again after each answer,
     // so it closes silent connections, idle keep-alive ones and slow-loris senders.
@@ -117,56 +112,37 @@ pub(crate) async fn serve_http_with(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let slot = Slot(Arc::new(permit));
-        let router = app.clone();
+        // The socket moves to its connection's thread, and to that thread's reactor.
+        let stream = match stream.into_std() {
+            Ok(stream) => stream,
+            Err(err) => {
+                tracing::debug!(%peer, "cannot hand the connection over: {err}");
+                continue;
+            }
+        };
         let shared = shared.clone();
         let http = http.clone();
-        let mut stopping = app_shutdown.clone();
         let alive = connection_alive.clone();
-        // Each connection is served on a session thread: an HTTP request is answered
-        // where it is read, and its sync entries stall no other connection.
         shared.threads.clone().spawn(move || async move {
-            let service = hyper::service::service_fn(move |request| {
-                route(shared.clone(), router.clone(), peer, slot.clone(), request)
-            });
-            let connection = http
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            tokio::pin!(connection);
-            let ended = tokio::select! {
-                ended = connection.as_mut() => ended,
-                true = async { stopping.wait_for(|stop| *stop).await.is_ok() } => {
-                    // Finish the request being answered; close if idle.
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
-            };
-            if let Err(err) = ended {
-                tracing::debug!(%peer, "connection ended: {err}");
-            }
+            serve_connection(shared, http, stream, peer).await;
+            // The connection's slot is free once it and its session have ended.
+            drop(permit);
             drop(alive);
         });
     }
     tracing::info!("shutting down: answering the requests in flight");
     drop(listener);
     let _ = stop.send(true);
-    // HTTP connections finish the request they are answering; idle ones close.
+    // HTTP connections finish the request they are answering and idle ones close;
+    // WebSocket sessions answer what they have in flight. Wait for them, but not
+    // forever.
     drop(connection_alive);
+    drop(shared);
     if tokio::time::timeout(SHUTDOWN_GRACE, connections_done.recv())
         .await
         .is_err()
     {
-        tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}");
-    }
-    // WebSocket sessions outlive their HTTP connection: wait for them to finish
-    // answering, but not forever.
-    drop(app);
-    drop(shared);
-    if tokio::time::timeout(SHUTDOWN_GRACE, sessions_done.recv())
-        .await
-        .is_err()
-    {
-        tracing::warn!("sessions still busy after {SHUTDOWN_GRACE:?}; exiting anyway");
+        tracing::warn!("connections still busy after {SHUTDOWN_GRACE:?}; exiting anyway");
     }
     Ok(())
 }
@@ -274,28 +250,94 @@ pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send 
     }
 }
 
-/// One request on a connection: the guard's checks, then a POST is answered here and
-/// anything else by the router.
+/// Serves one connection on the calling thread (a session thread): its HTTP
+/// requests, and the WebSocket session it may turn into, until both have ended.
+async fn serve_connection(
+    shared: Shared,
+    http: hyper::server::conn::http1::Builder,
+    stream: std::net::TcpStream,
+    peer: SocketAddr,
+) {
+    let stream = match tokio::net::TcpStream::from_std(stream) {
+        Ok(stream) => stream,
+        Err(err) => {
+            tracing::debug!(%peer, "cannot serve the connection: {err}");
+            return;
+        }
+    };
+    // A WebSocket session runs beside the connection's last request; the connection
+    // is over when this has no sender left.
+    let (session_alive, mut session_done) = tokio::sync::mpsc::channel::<()>(1);
+    let mut stopping = shared.shutdown.clone();
+    let service = {
+        let shared = shared.clone();
+        hyper::service::service_fn(move |request| {
+            route(shared.clone(), peer, session_alive.clone(), request)
+        })
+    };
+    let connection = http
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    let mut connection = Box::pin(connection);
+    let ended = tokio::select! {
+        ended = connection.as_mut() => ended,
+        true = async { stopping.wait_for(|stop| *stop).await.is_ok() } => {
+            // Finish the request being answered; close if idle.
+            connection.as_mut().graceful_shutdown();
+            connection.as_mut().await
+        }
+    };
+    if let Err(err) = ended {
+        tracing::debug!(%peer, "connection ended: {err}");
+    }
+    // The connection's service holds a sender: dropped here, so that the wait below
+    // ends with the WebSocket session, if there is one.
+    drop(connection);
+    let _ = session_done.recv().await;
+}
+
+/// One request on a connection: the guard's checks, then a POST is answered, a
+/// WebSocket handshake accepted, and a plain GET told what to do.
 async fn route(
     shared: Shared,
-    mut router: Router,
     peer: SocketAddr,
-    slot: Slot,
-    mut request: Request<hyper::body::Incoming>,
+    session_alive: tokio::sync::mpsc::Sender<()>,
+    request: Request<Incoming>,
 ) -> Result<Response, std::convert::Infallible> {
     if let Some(refused) = guard(&shared, &request) {
         return Ok(refused);
     }
-    if request.method() == Method::POST && request.uri().path() == "/" {
-        return Ok(http_post(shared, peer, request.into_body()).await);
+    if request.uri().path() != "/" {
+        return Ok(answer(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "opkit: not found; the server answers at `/`\n",
+        ));
     }
-    request.extensions_mut().insert(ConnectInfo(peer));
-    request.extensions_mut().insert(slot);
-    router.call(request.map(axum::body::Body::new)).await
+    Ok(match *request.method() {
+        Method::POST => http_post(shared, peer, request.into_body()).await,
+        Method::GET if is_upgrade(&request) => websocket(shared, peer, session_alive, request),
+        Method::GET | Method::HEAD => answer(
+            StatusCode::OK,
+            "text/plain",
+            "opkit: POST a JSON-RPC 2.0 message here, or open a WebSocket\n",
+        ),
+        _ => {
+            let mut refused = refuse(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "POST a JSON-RPC message, or GET a WebSocket",
+            );
+            refused.headers_mut().insert(
+                header::ALLOW,
+                header::HeaderValue::from_static("GET, HEAD, POST"),
+            );
+            refused
+        }
+    })
 }
 
 /// One HTTP request is a session of its own, answered on the connection's thread.
-async fn http_post(shared: Shared, peer: SocketAddr, body: hyper::body::Incoming) -> Response {
+async fn http_post(shared: Shared, peer: SocketAddr, body: Incoming) -> Response {
     let limits = shared.config.limits;
     // Bodies a little over the limit are still read, so that they get a JSON-RPC
     // error rather than a bare 413; far larger ones are cut off here.
@@ -317,53 +359,109 @@ async fn http_post(shared: Shared, peer: SocketAddr, body: hyper::body::Incoming
         }
     };
     if *shared.shutdown.borrow() {
-        return (
+        return refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             "the server is shutting down",
-        )
-            .into_response();
+        );
     }
     let info = shared.info(peer, Transport::Http);
     match answer_alone(shared.config, info, body.to_vec()).await {
-        Some(reply) => ([(header::CONTENT_TYPE, "application/json")], reply).into_response(),
-        None => StatusCode::NO_CONTENT.into_response(),
+        Some(reply) => answer(StatusCode::OK, "application/json", reply),
+        None => {
+            let mut empty = hyper::Response::new(Full::new(Bytes::new()));
+            *empty.status_mut() = StatusCode::NO_CONTENT;
+            empty
+        }
     }
 }
 
-async fn websocket(
-    State(shared): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    slot: Option<axum::Extension<Slot>>,
-    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+/// Whether a request asks for a WebSocket (RFC 6455 §4.2.1): `Connection: upgrade`
+/// and `Upgrade: websocket`.
+fn is_upgrade<B>(request: &Request<B>) -> bool {
+    let has = |name: header::HeaderName, token: &str| {
+        request.headers().get_all(name).iter().any(|value| {
+            value.to_str().is_ok_and(|value| {
+                value
+                    .split(',')
+                    .any(|part| part.trim().eq_ignore_ascii_case(token))
+            })
+        })
+    };
+    has(header::CONNECTION, "upgrade") && has(header::UPGRADE, "websocket")
+}
+
+/// Accepts a WebSocket handshake: the session starts on this thread once the
+/// `101 Switching Protocols` answer is out.
+fn websocket(
+    shared: Shared,
+    peer: SocketAddr,
+    session_alive: tokio::sync::mpsc::Sender<()>,
+    mut request: Request<Incoming>,
 ) -> Response {
-    match upgrade {
-        Ok(upgrade) => {
-            let limits = shared.config.limits;
-            let transport_limit = limits.max_message_bytes.saturating_mul(2).max(1024);
-            upgrade
-                .max_message_size(transport_limit)
-                .on_upgrade(move |socket| async move {
-                    let info = shared.info(peer, Transport::WebSocket);
-                    spawn_session_with(
-                        &shared.threads,
-                        shared.config.clone(),
-                        info,
-                        shared.shutdown.clone(),
-                        shared.alive.clone(),
-                        move |channels| async move {
-                            websocket_session(limits, peer, socket, channels).await;
-                            // The connection's slot is free once its session ended.
-                            drop(slot);
-                        },
-                    );
-                })
-        }
-        Err(_) => (
-            [(header::CONTENT_TYPE, "text/plain")],
-            "opkit: POST a JSON-RPC 2.0 message here, or open a WebSocket\n",
-        )
-            .into_response(),
+    let headers = request.headers();
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .map(|v| v.as_bytes())
+        != Some(b"13")
+    {
+        let mut refused = refuse(StatusCode::UPGRADE_REQUIRED, "only WebSocket version 13");
+        refused.headers_mut().insert(
+            header::SEC_WEBSOCKET_VERSION,
+            header::HeaderValue::from_static("13"),
+        );
+        return refused;
     }
+    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "a WebSocket handshake needs Sec-WebSocket-Key",
+        );
+    };
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let Ok(accept) = header::HeaderValue::from_str(&accept) else {
+        return refuse(StatusCode::BAD_REQUEST, "a bad Sec-WebSocket-Key");
+    };
+    let upgrade = hyper::upgrade::on(&mut request);
+    let limits = shared.config.limits;
+    tokio::task::spawn_local(async move {
+        let upgraded = match upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(err) => {
+                tracing::debug!(%peer, "the WebSocket upgrade failed: {err}");
+                return;
+            }
+        };
+        let transport_limit = limits.max_message_bytes.saturating_mul(2).max(1024);
+        // tungstenite zeroes the free part of its read buffer before each read: a
+        // small one (it grows for larger messages) keeps that from costing more than
+        // the read.
+        let config = WebSocketConfig::default()
+            .read_buffer_size(8 * 1024)
+            .max_message_size(Some(transport_limit))
+            .max_frame_size(Some(transport_limit));
+        let socket =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                .await;
+        let info = shared.info(peer, Transport::WebSocket);
+        let (ours, ends) = channels(&limits);
+        let session = run_session(shared.config.clone(), info, ends, shared.shutdown.clone());
+        tokio::join!(session, websocket_session(limits, peer, socket, ours));
+        drop(shared);
+        drop(session_alive);
+    });
+    let mut switching = hyper::Response::new(Full::new(Bytes::new()));
+    *switching.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = switching.headers_mut();
+    headers.insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("upgrade"),
+    );
+    headers.insert(
+        header::UPGRADE,
+        header::HeaderValue::from_static("websocket"),
+    );
+    headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    switching
 }
 
 /// A WebSocket connection is one session: its rids live as long as the connection.
@@ -375,7 +473,7 @@ async fn websocket(
 async fn websocket_session(
     limits: Limits,
     peer: SocketAddr,
-    socket: WebSocket,
+    socket: WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>,
     channels: SessionChannels,
 ) {
     let stall = limits.idle_timeout;
@@ -411,7 +509,7 @@ async fn websocket_session(
                 let bytes = match incoming {
                     Some(Ok(Message::Text(text))) => Vec::from(text.as_str()),
                     Some(Ok(Message::Binary(bytes))) => bytes.to_vec(),
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
                     Some(Ok(Message::Close(_))) | None => break,
                     Some(Err(err)) => {
                         tracing::debug!("websocket error: {err}");
@@ -493,12 +591,7 @@ fn guard<B>(shared: &Shared, request: &Request<B>) -> Option<Response> {
 }
 
 fn refuse(status: StatusCode, message: &'static str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain")],
-        format!("opkit: {message}\n"),
-    )
-        .into_response()
+    answer(status, "text/plain", format!("opkit: {message}\n"))
 }
 
 /// `localhost`, `127.0.0.1`, `[::1]`, each with an optional port.

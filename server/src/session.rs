@@ -14,7 +14,6 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::rpc;
-use crate::threads::SessionThreads;
 
 /// What the server allows each session and each connection.
 ///
@@ -126,6 +125,9 @@ pub struct SessionConfig {
     pub setup: Option<SessionSetup>,
     /// The cap on rids shared by every session of the server.
     pub budget: Option<Arc<ResourceBudget>>,
+    /// The blocking pool async entries run on: the host runtime's, shared by every
+    /// session thread.
+    pub blocking_pool: Option<tokio::runtime::Handle>,
 }
 
 /// The session's side of its channels.
@@ -157,34 +159,6 @@ pub fn channels(limits: &Limits) -> (SessionChannels, SessionEnds) {
     (transport, session)
 }
 
-/// Starts a session on a thread of its own (one of `threads`, reused), with the
-/// transport's loop (made by `transport` from its ends of the channels) on that
-/// thread too: the work of framing and copying one client's messages is then that
-/// session's, not the shared runtime's. The session ends when its transport drops
-/// the request sender and every request in flight is answered, when the transport
-/// drops the reply receiver, when it is idle for too long, when its client falls too
-/// far behind reading, or (after answering what is in flight) on shutdown.
-///
-/// `alive` is held until the session ends, so that the server can wait for its
-/// sessions on shutdown.
-pub fn spawn_session_with<F, Fut>(
-    threads: &SessionThreads,
-    config: SessionConfig,
-    info: SessionInfo,
-    shutdown: watch::Receiver<bool>,
-    alive: mpsc::Sender<()>,
-    transport: F,
-) where
-    F: FnOnce(SessionChannels) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()> + 'static,
-{
-    let (ours, ends) = channels(&config.limits);
-    threads.spawn(move || async move {
-        tokio::join!(run_session(config, info, ends, shutdown), transport(ours));
-        drop(alive);
-    });
-}
-
 /// The loop of one session; runs on the thread it was started on.
 pub async fn run_session(
     config: SessionConfig,
@@ -197,6 +171,7 @@ pub async fn run_session(
         limits,
         setup,
         budget,
+        blocking_pool,
     } = config;
     let SessionEnds {
         mut requests,
@@ -204,7 +179,7 @@ pub async fn run_session(
         unsent,
         overflow,
     } = ends;
-    let rt = session_runtime(table, &limits, setup, budget, &info);
+    let rt = session_runtime(table, &limits, setup, budget, blocking_pool, &info);
     let permits = tokio::sync::Semaphore::new(limits.max_concurrent);
     let cx = rpc::Context {
         permits: &permits,
@@ -264,6 +239,7 @@ fn session_runtime(
     limits: &Limits,
     setup: Option<SessionSetup>,
     budget: Option<Arc<ResourceBudget>>,
+    blocking_pool: Option<tokio::runtime::Handle>,
     info: &SessionInfo,
 ) -> Runtime {
     let rt = Runtime::with_table(table);
@@ -271,6 +247,9 @@ fn session_runtime(
         let mut state = rt.state().borrow_mut();
         state.resource_table.set_limit(Some(limits.max_rids));
         state.resource_table.set_budget(budget);
+        if let Some(pool) = blocking_pool {
+            state.set_blocking_pool(pool);
+        }
     }
     if let Some(setup) = setup {
         setup(&mut rt.state().borrow_mut(), info);
@@ -290,8 +269,9 @@ pub(crate) async fn answer_alone(
         limits,
         setup,
         budget,
+        blocking_pool,
     } = config;
-    let rt = session_runtime(table, &limits, setup, budget, &info);
+    let rt = session_runtime(table, &limits, setup, budget, blocking_pool, &info);
     let permits = tokio::sync::Semaphore::new(limits.max_concurrent);
     let cx = rpc::Context {
         permits: &permits,

@@ -1,68 +1,62 @@
-//! The threads sessions run on: one session a thread at a time, threads reused.
+//! The threads connections run on: one connection a thread at a time, threads reused.
 //!
 //! A session's runtime is single-threaded, and its sync entries run inline on that
 //! thread. Were sessions to share threads, one session reading a large file with a
-//! sync entry would stall every session beside it. So each session gets a thread of
-//! its own for as long as it lives, and the kernel's scheduler shares the cores among
-//! them. Threads are kept for reuse (most recently idle first) and retire after
+//! sync entry would stall every session beside it. So each connection gets a thread
+//! of its own for as long as it lives, and the kernel's scheduler shares the cores
+//! among them. Threads are kept for reuse (most recently idle first) and retire after
 //! sitting idle for [`KEEP_ALIVE`]. Their number is bounded by the server's
-//! connection cap, since every session belongs to one connection.
+//! connection cap.
 //!
-//! Each session future is driven with [`Handle::block_on`] of the server's tokio
-//! runtime, inside a `LocalSet`, so its timers, sockets and `spawn_blocking` calls
-//! use the host's runtime and its blocking pool.
+//! Each thread owns a current-thread tokio runtime, with its own reactor and timers:
+//! a connection's socket is registered there, so the thread that answers a request
+//! is the one the kernel wakes when it arrives, with no hop through another thread.
+//! What a session hands to a blocking pool goes to the server's shared one (see
+//! `OpState::set_blocking_pool`); the thread's own pool, for `tokio::fs` and the
+//! like, is kept small. Tasks a session `tokio::spawn`s run on its thread, also while
+//! the thread waits for its next connection, and end when the thread retires.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::runtime::Handle;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-/// How long an idle thread waits for a new session before it exits.
+/// How long an idle thread waits for a new connection before it exits.
 const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
-type Job = Box<dyn FnOnce() + Send>;
+/// Threads of each thread's own blocking pool (`tokio::fs`, `lookup_host`).
+const OWN_BLOCKING_THREADS: usize = 4;
 
-/// A pool of session threads.
-#[derive(Clone)]
+type Job = Box<dyn FnOnce(&tokio::runtime::Runtime) + Send>;
+
+/// A pool of connection threads.
+#[derive(Clone, Default)]
 pub struct SessionThreads {
     inner: Arc<Inner>,
 }
 
+#[derive(Default)]
 struct Inner {
-    handle: Handle,
     /// The idle threads, each by its id and the sender of its job channel.
-    idle: Mutex<Vec<(u64, Sender<Job>)>>,
+    idle: Mutex<Vec<(u64, UnboundedSender<Job>)>>,
     next_id: AtomicU64,
 }
 
 impl SessionThreads {
-    /// A pool whose sessions run on `handle`'s runtime.
-    pub fn new(handle: Handle) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                handle,
-                idle: Mutex::new(Vec::new()),
-                next_id: AtomicU64::new(0),
-            }),
-        }
-    }
-
-    /// Runs the future `make` returns on a thread of its own until it completes.
-    /// When no thread can be started, the session is dropped unstarted, which its
-    /// transport sees as closed channels.
+    /// Runs the future `make` returns on a thread of its own, inside a `LocalSet` of
+    /// that thread's runtime, until it completes. When no thread can be started, the
+    /// job is dropped unstarted, which its transport sees as closed channels.
     pub fn spawn<F, Fut>(&self, make: F)
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = ()> + 'static,
     {
-        let handle = self.inner.handle.clone();
-        let mut job: Job = Box::new(move || {
+        let mut job: Job = Box::new(move |rt: &tokio::runtime::Runtime| {
             let local = tokio::task::LocalSet::new();
-            handle.block_on(local.run_until(make()));
+            rt.block_on(local.run_until(make()));
         });
         loop {
             let idle = self.lock_idle().pop();
@@ -84,7 +78,7 @@ impl SessionThreads {
         }
     }
 
-    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<(u64, Sender<Job>)>> {
+    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<(u64, UnboundedSender<Job>)>> {
         lock(&self.inner.idle)
     }
 }
@@ -95,14 +89,30 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn worker(inner: Arc<Inner>, first: Job) {
-    run(first);
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(OWN_BLOCKING_THREADS)
+        .thread_name("opkit-session-pool")
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            // The job is dropped: its connection closes.
+            tracing::warn!("cannot start a session thread's runtime: {err}");
+            return;
+        }
+    };
+    run(&rt, first);
     let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
-    let (sender, jobs): (Sender<Job>, Receiver<Job>) = channel();
+    let (sender, mut jobs): (UnboundedSender<Job>, UnboundedReceiver<Job>) = unbounded_channel();
     loop {
         lock(&inner.idle).push((id, sender.clone()));
-        match jobs.recv_timeout(KEEP_ALIVE) {
-            Ok(job) => run(job),
-            Err(RecvTimeoutError::Timeout) => {
+        // Waiting inside the runtime keeps driving the tasks sessions spawned.
+        let next = rt.block_on(async { tokio::time::timeout(KEEP_ALIVE, jobs.recv()).await });
+        match next {
+            Ok(Some(job)) => run(&rt, job),
+            Ok(None) => return,
+            Err(_elapsed) => {
                 let mut idle = lock(&inner.idle);
                 if let Some(at) = idle.iter().position(|(other, _)| *other == id) {
                     idle.remove(at);
@@ -110,19 +120,18 @@ fn worker(inner: Arc<Inner>, first: Job) {
                 }
                 drop(idle);
                 // Taken off the list just now: its job is on the way.
-                match jobs.recv() {
-                    Ok(job) => run(job),
-                    Err(_) => return,
+                match rt.block_on(jobs.recv()) {
+                    Some(job) => run(&rt, job),
+                    None => return,
                 }
             }
-            Err(RecvTimeoutError::Disconnected) => return,
         }
     }
 }
 
-/// A panicking session ends; its thread lives on for the next one.
-fn run(job: Job) {
-    if std::panic::catch_unwind(AssertUnwindSafe(job)).is_err() {
+/// A panicking job ends; its thread lives on for the next one.
+fn run(rt: &tokio::runtime::Runtime, job: Job) {
+    if std::panic::catch_unwind(AssertUnwindSafe(|| job(rt))).is_err() {
         tracing::error!("a session panicked; its connection is closed");
     }
 }
@@ -133,12 +142,7 @@ mod tests {
 
     #[test]
     fn sessions_run_on_threads_of_their_own_and_threads_are_reused() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let threads = SessionThreads::new(rt.handle().clone());
+        let threads = SessionThreads::default();
         // One session blocks its thread (as a sync entry would) until a second one
         // runs: that only happens if the second gets a thread of its own.
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();

@@ -56,9 +56,21 @@ fn op_whoami(#[state] caller: &Caller) -> String {
     caller.0.clone()
 }
 
+/// The name of the thread the body runs on.
+#[op]
+fn op_thread_name() -> String {
+    std::thread::current().name().unwrap_or("").to_owned()
+}
+
 extension!(
     notes_ext,
-    ops = [op_note_add, op_note_cursor, op_note_next, op_whoami]
+    ops = [
+        op_note_add,
+        op_note_cursor,
+        op_note_next,
+        op_whoami,
+        op_thread_name
+    ]
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,6 +178,40 @@ async fn a_session_holds_at_most_max_rids_resources() {
     running.stop().await;
 }
 
+/// Sessions run on threads of their own, each with its own tokio runtime; the
+/// bodies of their async entries still run on the host runtime's blocking pool, one
+/// pool for all, not on a pool per session thread.
+#[test]
+fn async_entries_run_on_the_host_runtimes_blocking_pool() {
+    let host = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("the-host-runtime")
+        .enable_all()
+        .build()
+        .unwrap();
+    host.block_on(async {
+        let server = Server::builder().extension(notes_ext()).build().unwrap();
+        let running = Running::start(server).await;
+        let mut ws = running.ws().await;
+        let sync = ws_call(&mut ws, 1, "op_thread_name_sync", json!([])).await;
+        assert_eq!(sync["result"], json!("opkit-session"), "{sync}");
+        let blocking = ws_call(&mut ws, 2, "op_thread_name_async", json!([])).await;
+        assert_eq!(blocking["result"], json!("the-host-runtime"), "{blocking}");
+        let over_http = running
+            .post(
+                json!({"jsonrpc": "2.0", "id": 3, "method": "op_thread_name_async", "params": []}),
+            )
+            .await;
+        assert_eq!(
+            over_http["result"],
+            json!("the-host-runtime"),
+            "{over_http}"
+        );
+        drop(ws);
+        running.stop().await;
+    });
+}
+
 #[test]
 fn only_loopback_addresses_are_served() {
     let server = Server::builder().extension(notes_ext()).build().unwrap();
@@ -180,4 +226,53 @@ fn only_loopback_addresses_are_served() {
         })
         .unwrap_err();
     assert!(err.to_string().contains("loopback addresses only"), "{err}");
+}
+
+/// What is not a JSON-RPC POST or a WebSocket handshake gets a plain answer that
+/// says what to do, and a handshake that is not version 13 gets `426`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_requests_get_plain_answers() {
+    let server = Server::builder().extension(notes_ext()).build().unwrap();
+    let running = Running::start(server).await;
+    let token = running.token.clone().unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://{}", running.addr);
+    let send = |request: reqwest::RequestBuilder| {
+        let token = token.clone();
+        async move {
+            let response = request.bearer_auth(token).send().await.unwrap();
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            (status, headers, response.text().await.unwrap())
+        }
+    };
+
+    let (status, _, text) = send(client.get(format!("{base}/"))).await;
+    assert_eq!(status, 200);
+    assert!(text.contains("POST a JSON-RPC 2.0 message here"), "{text}");
+    let elsewhere = client
+        .post(format!("{base}/elsewhere"))
+        .header("content-type", "application/json");
+    let (status, _, _) = send(elsewhere).await;
+    assert_eq!(status, 404);
+    let (status, headers, _) = send(client.put(format!("{base}/"))).await;
+    assert_eq!(status, 405);
+    assert_eq!(headers["allow"], "GET, HEAD, POST");
+    let old_handshake = client
+        .get(format!("{base}/"))
+        .header("connection", "Upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "8")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
+    let (status, headers, _) = send(old_handshake).await;
+    assert_eq!(status, 426);
+    assert_eq!(headers["sec-websocket-version"], "13");
+    let keyless = client
+        .get(format!("{base}/"))
+        .header("connection", "keep-alive, Upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13");
+    let (status, _, _) = send(keyless).await;
+    assert_eq!(status, 400);
+    running.stop().await;
 }
