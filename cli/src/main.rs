@@ -230,7 +230,7 @@ fn serve(
         .enable_all()
         .build()
         .map_err(|err| err.to_string())?;
-    rt.block_on(async move {
+    let served = rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|err| format!("cannot listen on {addr}: {err}"))?;
@@ -248,7 +248,11 @@ fn serve(
             .serve_listener(listener)
             .await
             .map_err(|err| format!("serve: {err}"))
-    })?;
+    });
+    // A blocking body that never returns (a guest's read of a pipe nobody writes)
+    // must not keep the process from exiting once the sessions are closed.
+    rt.shutdown_timeout(std::time::Duration::from_secs(5));
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -31,6 +31,7 @@ mod auth;
 mod rpc;
 mod serve;
 mod session;
+mod stall;
 mod threads;
 
 use std::future::Future;

@@ -21,6 +21,7 @@ use crate::session::{
     Limits, SessionChannels, SessionConfig, SessionInfo, Transport, answer_alone, channels,
     run_session,
 };
+use crate::stall::WriteStall;
 use crate::threads::SessionThreads;
 
 /// What every connection's handlers share.
@@ -56,6 +57,9 @@ fn answer(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>
     response
 }
 
+/// Connections over `max_connections` answered `503` at once; more are closed unanswered.
+const MAX_REFUSING: usize = 32;
+
 /// How long a shutdown waits for sessions to answer what they have in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
@@ -81,6 +85,7 @@ pub(crate) async fn serve_http_with(
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let refusals = Arc::new(Semaphore::new(MAX_REFUSING));
     // Each connection holds a clone: all dropped means all connections closed.
     let (connection_alive, mut connections_done) = tokio::sync::mpsc::channel::<()>(1);
     let mut accept_errors = Backoff::default();
@@ -108,7 +113,14 @@ pub(crate) async fn serve_http_with(
         };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             tracing::debug!(%peer, "at max_connections ({}); refusing", limits.max_connections);
-            tokio::spawn(refuse_connection(stream));
+            // Refusals are answered a few at a time; past that, the socket is
+            // closed at once, so that a flood cannot hold descriptors by the refusal.
+            if let Ok(refusing) = refusals.clone().try_acquire_owned() {
+                tokio::spawn(async move {
+                    refuse_connection(stream).await;
+                    drop(refusing);
+                });
+            }
             continue;
         };
         let _ = stream.set_nodelay(true);
@@ -275,6 +287,8 @@ async fn serve_connection(
             route(shared.clone(), peer, session_alive.clone(), request)
         })
     };
+    // A client that takes no bytes of an answer for `idle_timeout` is cut off.
+    let stream = WriteStall::new(stream, shared.config.limits.idle_timeout);
     let connection = http
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
@@ -342,10 +356,14 @@ async fn http_post(shared: Shared, peer: SocketAddr, body: Incoming) -> Response
     // Bodies a little over the limit are still read, so that they get a JSON-RPC
     // error rather than a bare 413; far larger ones are cut off here.
     let transport_limit = limits.max_message_bytes.saturating_mul(2).max(1024);
-    let body = match http_body_util::Limited::new(body, transport_limit)
-        .collect()
-        .await
-    {
+    let read = http_body_util::Limited::new(body, transport_limit).collect();
+    let Ok(read) = tokio::time::timeout(limits.header_timeout, read).await else {
+        return refuse(
+            StatusCode::REQUEST_TIMEOUT,
+            "the body did not arrive within header_timeout",
+        );
+    };
+    let body = match read {
         Ok(body) => body.to_bytes(),
         Err(err) if err.is::<http_body_util::LengthLimitError>() => {
             return refuse(
@@ -411,12 +429,21 @@ fn websocket(
         );
         return refused;
     }
-    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
+    // One key: the base64 of 16 bytes (RFC 6455 §4.2.1).
+    let mut keys = headers.get_all(header::SEC_WEBSOCKET_KEY).iter();
+    let (Some(key), None) = (keys.next(), keys.next()) else {
         return refuse(
             StatusCode::BAD_REQUEST,
-            "a WebSocket handshake needs Sec-WebSocket-Key",
+            "a WebSocket handshake needs one Sec-WebSocket-Key",
         );
     };
+    let decoded = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, key);
+    if decoded.map_or(true, |bytes| bytes.len() != 16) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "Sec-WebSocket-Key must be the base64 of 16 bytes",
+        );
+    }
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
     let Ok(accept) = header::HeaderValue::from_str(&accept) else {
         return refuse(StatusCode::BAD_REQUEST, "a bad Sec-WebSocket-Key");
@@ -590,8 +617,15 @@ fn guard<B>(shared: &Shared, request: &Request<B>) -> Option<Response> {
     None
 }
 
+/// A refusal, after which the connection is closed: a client that is refused cannot
+/// keep its place under `max_connections` by asking again and again.
 fn refuse(status: StatusCode, message: &'static str) -> Response {
-    answer(status, "text/plain", format!("opkit: {message}\n"))
+    let mut refused = answer(status, "text/plain", format!("opkit: {message}\n"));
+    refused.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    refused
 }
 
 /// `localhost`, `127.0.0.1`, `[::1]`, each with an optional port.

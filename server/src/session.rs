@@ -197,14 +197,14 @@ pub async fn run_session(
             message = requests.recv(), if open && inflight.len() < limits.max_concurrent => {
                 match message {
                     Some(message) => {
-                        idle.as_mut().reset(Instant::now() + limits.idle_timeout);
+                        idle.as_mut().reset(deadline(limits.idle_timeout));
                         inflight.push(answer(&rt, &cx, message, limits.max_message_bytes));
                     }
                     None => open = false,
                 }
             }
             Some(reply) = inflight.next(), if !inflight.is_empty() => {
-                idle.as_mut().reset(Instant::now() + limits.idle_timeout);
+                idle.as_mut().reset(deadline(limits.idle_timeout));
                 let Some(reply) = reply else { continue };
                 let behind = unsent.fetch_add(reply.len(), Ordering::AcqRel) + reply.len();
                 if behind > limits.max_unsent_bytes {
@@ -231,6 +231,13 @@ pub async fn run_session(
     }
     drop(inflight);
     drop(rt);
+}
+
+/// `after` from now; far in the future for a duration too large to add.
+fn deadline(after: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(after)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600))
 }
 
 /// A session's runtime: the table's ops, the limits on its rids, and the host's setup.

@@ -497,3 +497,86 @@ async fn other_origins_are_refused_even_with_the_token() {
     }
     running.stop().await;
 }
+
+/// An HTTP client that pipelines requests and never reads the answers is cut off
+/// once its answers have waited `idle_timeout` on a full socket, and its place
+/// under `max_connections` comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_client_that_reads_no_answers_loses_its_connection() {
+    let limits = Limits {
+        max_connections: 1,
+        idle_timeout: Duration::from_secs(1),
+        ..Limits::default()
+    };
+    let running = Running::start(server(limits).build().unwrap()).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut hog = socket.connect(running.addr).await.unwrap();
+    let token = running.token.clone().unwrap();
+    let request = format!(
+        "GET / HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {token}\r\n\r\n",
+        running.addr
+    );
+    // Requests until the server stops taking them (its answers back up) or closes.
+    let flood = request.repeat(256);
+    let pipelining = tokio::spawn(async move {
+        while hog.write_all(flood.as_bytes()).await.is_ok() {}
+        hog
+    });
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let (status, text) = running.post_raw(add(1).to_string()).await;
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503, "{text}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the hog still holds the only connection"
+        );
+        tokio::task::yield_now().await;
+    }
+    drop(pipelining.await.unwrap());
+    running.stop().await;
+}
+
+/// A POST whose body stops coming is answered `408` once `header_timeout` has
+/// passed, and its connection is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_stops_coming_gets_408() {
+    let limits = Limits {
+        header_timeout: Duration::from_millis(500),
+        ..Limits::default()
+    };
+    let running = Running::start(server(limits).build().unwrap()).await;
+    let mut stalled = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+    let token = running.token.clone().unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {token}\r\n\
+         content-type: application/json\r\ncontent-length: 1000\r\n\r\n{{\"jsonrpc\"",
+        running.addr
+    );
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    let answer = String::from_utf8(read_until_closed(&mut stalled).await).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    running.stop().await;
+}
+
+/// A refused request closes its connection: a client without the token cannot
+/// keep its place under `max_connections` by asking again and again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_closes_the_connection() {
+    let running = Running::start(server(Limits::default()).build().unwrap()).await;
+    let mut guest = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+    let request = format!(
+        "POST / HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
+         content-length: 2\r\n\r\n{{}}",
+        running.addr
+    );
+    // Two requests at once: only the first is answered before the close.
+    guest.write_all(request.repeat(2).as_bytes()).await.unwrap();
+    let answers = String::from_utf8(read_until_closed(&mut guest).await).unwrap();
+    assert!(answers.starts_with("HTTP/1.1 401"), "{answers}");
+    assert_eq!(answers.matches("HTTP/1.1 ").count(), 1, "{answers}");
+    running.stop().await;
+}

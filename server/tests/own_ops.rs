@@ -274,5 +274,14 @@ async fn other_requests_get_plain_answers() {
         .header("sec-websocket-version", "13");
     let (status, _, _) = send(keyless).await;
     assert_eq!(status, 400);
+    let short_key = client
+        .get(format!("{base}/"))
+        .header("connection", "Upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "c2hvcnQ=");
+    let (status, _, text) = send(short_key).await;
+    assert_eq!(status, 400);
+    assert!(text.contains("16 bytes"), "{text}");
     running.stop().await;
 }
