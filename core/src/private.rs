@@ -68,8 +68,7 @@ pub fn write_resource<T: Resource>(
     out: &mut Vec<u8>,
     resource: NewResource<T>,
 ) -> Result<(), OpError> {
-    let rid = state
-        .borrow_mut()
+    let rid = borrow_state_mut(meta, state)?
         .resource_table
         .add(resource.0)
         .map_err(|err| err.with_op(meta.name))?;
@@ -93,7 +92,7 @@ pub fn catch_sync<R>(meta: &'static OpMeta, body: impl FnOnce() -> R) -> Result<
 }
 
 #[cold]
-fn panic_error(meta: &'static OpMeta, payload: &(dyn Any + Send)) -> OpError {
+pub(crate) fn panic_error(meta: &'static OpMeta, payload: &(dyn Any + Send)) -> OpError {
     let text = payload
         .downcast_ref::<&str>()
         .copied()
@@ -124,14 +123,25 @@ pub fn state_mut<'s, T: 'static>(
         .ok_or_else(|| OpState::missing::<T>().with_op(meta.name))
 }
 
+/// What a `#[state] &T` of an async entry needs: the entry clones it. Named so that
+/// a type that is not `Clone` gets an error that says why, and what to do instead.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is a `#[state]` parameter of an async entry, which clones it: it must be `Clone`",
+    label = "not `Clone`; the async entry clones it so that no borrow of `OpState` is held while the body runs",
+    note = "derive or implement `Clone` (wrap the value in an `Arc` to share it), or write `#[op(sync)]` to generate only the sync entry, which borrows it"
+)]
+pub trait AsyncState: Clone + 'static {}
+
+impl<T: Clone + 'static> AsyncState for T {}
+
 /// The `#[state] &T` of an async entry: a clone, so no borrow of `OpState` is held
 /// while the body runs.
 #[inline]
-pub fn state_clone<T: Clone + 'static>(
+pub fn state_clone<T: AsyncState>(
     meta: &'static OpMeta,
     state: &RefCell<OpState>,
 ) -> Result<T, OpError> {
-    state_ref::<T>(meta, &state.borrow()).cloned()
+    state_ref::<T>(meta, &*borrow_state(meta, state)?).cloned()
 }
 
 /// A `#[resource]` parameter: the rid's resource if it is a `T`.
@@ -141,20 +151,56 @@ pub fn resource<T: Resource>(
     param: &'static str,
     rid: ResourceId,
 ) -> Result<Arc<T>, OpError> {
-    state.borrow().resource_table.get::<T>(rid).map_err(|err| {
-        err.context(format_args!("argument '{param}'"))
-            .with_op(meta.name)
-    })
+    borrow_state(meta, state)?
+        .resource_table
+        .get::<T>(rid)
+        .map_err(|err| {
+            err.context(format_args!("argument '{param}'"))
+                .with_op(meta.name)
+        })
 }
 
 /// The token that closing `rid` cancels, for a `#[resource]` parameter of an async
-/// entry. An unknown rid gets a fresh token: the lookup that follows reports it.
+/// entry. An unknown rid gets a fresh token, and so does a state borrowed elsewhere:
+/// the lookup that follows reports either.
 pub fn cancel_token(state: &RefCell<OpState>, rid: ResourceId) -> CancellationToken {
     state
-        .borrow()
-        .resource_table
-        .cancel_token(rid)
+        .try_borrow()
+        .ok()
+        .and_then(|state| state.resource_table.cancel_token(rid))
         .unwrap_or_default()
+}
+
+/// The op's `OpState`, shared: `Busy` rather than a panic when it is borrowed
+/// mutably elsewhere (a host holding `rt.state().borrow_mut()` across a call, or an
+/// `async fn` op holding a borrow across an await).
+#[inline]
+pub fn borrow_state<'s>(
+    meta: &'static OpMeta,
+    state: &'s RefCell<OpState>,
+) -> Result<std::cell::Ref<'s, OpState>, OpError> {
+    state.try_borrow().map_err(|_| state_busy(meta))
+}
+
+/// The op's `OpState`, exclusively: `Busy` rather than a panic when it is borrowed
+/// elsewhere.
+#[inline]
+pub fn borrow_state_mut<'s>(
+    meta: &'static OpMeta,
+    state: &'s RefCell<OpState>,
+) -> Result<std::cell::RefMut<'s, OpState>, OpError> {
+    state.try_borrow_mut().map_err(|_| state_busy(meta))
+}
+
+#[cold]
+#[inline(never)]
+fn state_busy(meta: &'static OpMeta) -> OpError {
+    OpError::new(
+        ErrorClass::Busy,
+        "the runtime's OpState is borrowed elsewhere: by the host across this call, or by \
+         an `async fn` op across an await",
+    )
+    .with_op(meta.name)
 }
 
 /// Moves the byte buffers of the `#[buffer]` parameters out of the call, or fails
@@ -262,7 +308,11 @@ fn spawn_blocking_boxed(
         match task.await {
             Ok((Ok(ret), bufs)) => {
                 let mut out = Vec::new();
-                let result = finish(ret, &state, &mut out).map(|()| out);
+                // Serializing the result and converting its error are user code too.
+                let result = match catch_blocking(|| finish(ret, &state, &mut out)) {
+                    Ok(finished) => finished.map(|()| out),
+                    Err(payload) => Err(panic_error(meta, &*payload)),
+                };
                 OpOutput { result, bufs }
             }
             Ok((Err(payload), bufs)) => OpOutput {
@@ -306,7 +356,9 @@ where
         let caught = AssertUnwindSafe(body).catch_unwind().await;
         match caught {
             Ok((ret, bufs)) => OpOutput {
-                result: finish_output(ret, &state, finish),
+                // Serializing the result and converting its error are user code too.
+                result: catch_sync(meta, || finish_output(ret, &state, finish))
+                    .and_then(|result| result),
                 bufs,
             },
             Err(payload) => OpOutput {

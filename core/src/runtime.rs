@@ -2,6 +2,7 @@
 
 use std::cell::RefCell;
 use std::future::{Future, poll_fn};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::task::{Context, Poll};
 
 use futures_util::stream::{FuturesUnordered, Stream};
 
+use crate::__private::panic_error;
 use crate::decl::{AsyncCall, Handler, OpOutput, SyncCall};
 use crate::dispatch::{DispatchTable, OpId, RegistrationError, TableEntry};
 use crate::{Extension, OpError, OpState};
@@ -163,17 +165,43 @@ impl Runtime {
         let Handler::Sync(handler) = entry.decl.handler else {
             return Err(wrong_mode(entry, "call_async"));
         };
-        handler(&mut SyncCall {
+        // One catch around the whole call: the body has its own (so that lent
+        // buffers go back), but decoding, state lookups, serializing and error
+        // conversion run user code too.
+        let call = &mut SyncCall {
             state: &self.state,
             args,
             bufs,
             out,
-        })
+        };
+        match catch_unwind(AssertUnwindSafe(|| handler(call))) {
+            Ok(done) => done,
+            Err(payload) => Err(panic_error(entry.decl.meta, &*payload)),
+        }
     }
 
     /// Calls an async entry. Argument errors are known at once and come back as a
-    /// ready output; otherwise the returned future runs the op. It must be polled on
-    /// this runtime's thread.
+    /// ready output; otherwise the returned future runs the op.
+    ///
+    /// The future shares this runtime's `OpState` (an `Rc`), so it is not `Send`:
+    /// `tokio::spawn(rt.call_async(..))` is refused with "cannot be sent between
+    /// threads safely". Drive it on this runtime's thread instead: `.await` it in the
+    /// task that owns the runtime, hand it to [`Runtime::submit`] and read
+    /// [`Runtime::completions`], or `tokio::task::spawn_local` it inside a
+    /// `tokio::task::LocalSet` (or on a current-thread runtime's `LocalSet`).
+    ///
+    /// ```
+    /// # #[opkit::op] fn op_add(a: i64, b: i64) -> i64 { a + b }
+    /// # opkit::extension!(math, ops = [op_add]);
+    /// let rt = opkit::Runtime::new([math()]).unwrap();
+    /// let local = tokio::task::LocalSet::new();
+    /// let tokio_rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let output = local.block_on(&tokio_rt, async {
+    ///     let call = rt.call_async("op_add_async", b"[1, 2]", Vec::new());
+    ///     tokio::task::spawn_local(call).await.unwrap()
+    /// });
+    /// assert_eq!(output.result.unwrap(), b"3");
+    /// ```
     pub fn call_async<'a>(
         &self,
         op: impl Into<OpRef<'a>>,
@@ -184,11 +212,16 @@ impl Runtime {
             let Handler::Async(handler) = entry.decl.handler else {
                 return Err(wrong_mode(entry, "call_sync"));
             };
-            handler(AsyncCall {
+            let call = AsyncCall {
                 state: &self.state,
                 args,
                 bufs: &mut bufs,
-            })
+            };
+            // Decoding and cloning state run user code before the body starts.
+            match catch_unwind(AssertUnwindSafe(|| handler(call))) {
+                Ok(started) => started,
+                Err(payload) => Err(panic_error(entry.decl.meta, &*payload)),
+            }
         });
         match started {
             Ok(future) => future,

@@ -164,6 +164,15 @@ const PARAMS: &[ParamRow] = &[
         notes: "the buffer is taken; the caller gets an empty one back",
     },
     ParamRow {
+        ty: "`Vec<u8>`, `&[u8]`",
+        attr: "`#[serde]`",
+        example: "#[serde] data: Vec<u8>",
+        sync: Some("moved"),
+        blocking: Some("moved"),
+        async_fn: Some("moved"),
+        notes: "a JSON array of numbers; without an attribute, bytes are an error that asks for `#[buffer]` or `#[serde]`",
+    },
+    ParamRow {
         ty: "`&T`",
         attr: "`#[resource]`",
         example: "#[resource] note: &Note",

@@ -20,6 +20,9 @@ pub enum ParamAttr {
     State,
     Buffer,
     Resource,
+    /// Decoded from the JSON arguments: the default, written out to keep bytes as a
+    /// JSON array of numbers.
+    Serde,
 }
 
 impl ParamAttr {
@@ -28,6 +31,7 @@ impl ParamAttr {
             "state" => Some(Self::State),
             "buffer" => Some(Self::Buffer),
             "resource" => Some(Self::Resource),
+            "serde" => Some(Self::Serde),
             _ => None,
         }
     }
@@ -116,7 +120,7 @@ fn take_param_attr(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Option<Pa
             errors.push(
                 attr.path(),
                 format_args!(
-                    "unknown parameter attribute `#[{}]`; expected `#[state]`, `#[buffer]` or `#[resource]`",
+                    "unknown parameter attribute `#[{}]`; expected `#[state]`, `#[buffer]`, `#[resource]` or `#[serde]`",
                     attr.path().to_token_stream().to_string().replace(' ', "")
                 ),
             );
@@ -129,6 +133,7 @@ fn take_param_attr(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Option<Pa
             ParamAttr::State => "state",
             ParamAttr::Buffer => "buffer",
             ParamAttr::Resource => "resource",
+            ParamAttr::Serde => "serde",
         };
         match found {
             Some((_, first)) => errors.push(
@@ -186,6 +191,13 @@ pub fn classify(attr: Option<ParamAttr>, ty: &Type) -> syn::Result<ParamKind> {
                 )),
             },
         },
+        Some(ParamAttr::Serde) => classify_plain(ty),
+        None if matches!(buffer_kind(ty), Some(BufferKind::Ref | BufferKind::Owned)) => {
+            Err(syn::Error::new_spanned(
+                ty,
+                "bytes without `#[buffer]` would be decoded from a JSON array of numbers; mark the parameter `#[buffer]` to take one of the call's byte buffers, or `#[serde]` if a JSON array is meant",
+            ))
+        }
         None => classify_plain(ty),
     }
 }

@@ -87,6 +87,19 @@ pub fn check(spec: &OpSpec, errors: &mut Errors) {
 
 fn check_function(func: &ItemFn, errors: &mut Errors) {
     let sig = &func.sig;
+    let name = sig.ident.to_string();
+    let name = name.strip_prefix("r#").unwrap_or(&name);
+    if let Some(stem) = name
+        .strip_suffix("_sync")
+        .or_else(|| name.strip_suffix("_async"))
+    {
+        errors.push(
+            &sig.ident,
+            format_args!(
+                "an op's entries are named by adding `_sync` and `_async` to its name, so `{name}` would register `{name}_sync`; name the op `{stem}`"
+            ),
+        );
+    }
     if !sig.generics.params.is_empty() {
         errors.push(
             &sig.generics,

@@ -127,22 +127,32 @@ pub async fn op_param_13_future(#[buffer] data: Vec<u8>) {
 }
 
 #[op]
-pub fn op_param_14(#[resource] note: &Note) {
+pub fn op_param_14(#[serde] data: Vec<u8>) {
+    let _ = &data;
+}
+
+#[op]
+pub async fn op_param_14_future(#[serde] data: Vec<u8>) {
+    let _ = &data;
+}
+
+#[op]
+pub fn op_param_15(#[resource] note: &Note) {
     let _ = &note;
 }
 
 #[op]
-pub async fn op_param_14_future(#[resource] note: &Note) {
+pub async fn op_param_15_future(#[resource] note: &Note) {
     let _ = &note;
 }
 
 #[op]
-pub fn op_param_15(#[resource] note: Arc<Note>) {
+pub fn op_param_16(#[resource] note: Arc<Note>) {
     let _ = &note;
 }
 
 #[op]
-pub async fn op_param_15_future(#[resource] note: Arc<Note>) {
+pub async fn op_param_16_future(#[resource] note: Arc<Note>) {
     let _ = &note;
 }
 
@@ -241,6 +251,8 @@ opkit::extension!(every_kind, ops = [
     op_param_14_future,
     op_param_15,
     op_param_15_future,
+    op_param_16,
+    op_param_16_future,
     op_return_0,
     op_return_0_future,
     op_return_1,

@@ -221,7 +221,7 @@ pub async fn op_sleep_echo(ms: u64, value: String) -> String {
 
 /// Increments the counter through `Rc<RefCell<OpState>>`, across an await.
 #[op]
-pub async fn op_count_async(state: Rc<RefCell<OpState>>) -> Result<u64, OpError> {
+pub async fn op_count_later(state: Rc<RefCell<OpState>>) -> Result<u64, OpError> {
     tokio::task::yield_now().await;
     let mut state = state.borrow_mut();
     let counter = state
@@ -240,7 +240,7 @@ pub async fn op_async_panic(message: String) -> u32 {
 
 /// Fills a buffer in an `async fn`.
 #[op]
-pub async fn op_fill_async(#[buffer] out: &mut [u8], byte: u8) -> usize {
+pub async fn op_fill_later(#[buffer] out: &mut [u8], byte: u8) -> usize {
     tokio::task::yield_now().await;
     out.fill(byte);
     out.len()
@@ -282,9 +282,9 @@ extension!(
         op_checksum,
         op_join,
         op_sleep_echo,
-        op_count_async,
+        op_count_later,
         op_async_panic,
-        op_fill_async,
+        op_fill_later,
         op_fill_later_then_panic,
     ],
     state = |state| {

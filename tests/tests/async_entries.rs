@@ -218,7 +218,7 @@ async fn buffers_are_lent_and_handed_back() {
     assert_eq!(out.result.unwrap(), b"3");
     assert_eq!(out.bufs, vec![vec![9_u8; 3]]);
     let out = rt
-        .call_async("op_fill_async_async", b"[4]", vec![vec![0; 2]])
+        .call_async("op_fill_later_async", b"[4]", vec![vec![0; 2]])
         .await;
     assert_eq!(
         (out.result.unwrap(), out.bufs),

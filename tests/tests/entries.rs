@@ -344,7 +344,7 @@ async fn state_parameters_in_each_mode() {
     assert_eq!(rt.call_sync("op_count_sync", b"[]", &mut []).unwrap(), b"1");
     assert_eq!(rt.call_sync("op_count_sync", b"[]", &mut []).unwrap(), b"2");
     let out = rt
-        .call_async("op_count_async_async", b"[]", Vec::new())
+        .call_async("op_count_later_async", b"[]", Vec::new())
         .await;
     assert_eq!(out.result.unwrap(), b"3");
     rt.call_sync("op_set_label_sync", br#"["new"]"#, &mut [])
