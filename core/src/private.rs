@@ -7,6 +7,7 @@
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -463,7 +464,11 @@ fn interrupted(meta: &'static OpMeta) -> OpError {
 /// The only constructor requires `T: Send`, and generated code calls it spanned at the
 /// user's parameter or return type: a type that is not `Send` is reported there, once,
 /// instead of at the `spawn_blocking` call inside the expansion.
-pub struct SendGuard<T>(T);
+///
+/// It is invariant in `T`: were it covariant, a guard made for a type that is `Send`
+/// only for `'static` (`unsafe impl Send for Foo<'static>`) could be shortened to a
+/// `SendGuard<Foo<'a>>` and sent, though `Foo<'a>` is not `Send`.
+pub struct SendGuard<T>(T, PhantomData<fn(T) -> T>);
 
 impl<T> SendGuard<T> {
     #[inline]
@@ -471,7 +476,7 @@ impl<T> SendGuard<T> {
     where
         T: Send,
     {
-        Self(value)
+        Self(value, PhantomData)
     }
 
     #[inline]
@@ -480,5 +485,6 @@ impl<T> SendGuard<T> {
     }
 }
 
-// SAFETY: a `SendGuard<T>` can only be made by `new`, which requires `T: Send`.
+// SAFETY: a `SendGuard<T>` can only be made by `new`, which requires `T: Send`, and
+// it is invariant in `T`, so it cannot become a guard of another type.
 unsafe impl<T> Send for SendGuard<T> {}
