@@ -3,8 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::type_string;
-use crate::model::{OpSpec, ParamKind, RetKind};
+use crate::model::{OpSpec, ParamKind, RetKind, type_string};
 
 pub fn expand_decl(
     spec: &OpSpec,

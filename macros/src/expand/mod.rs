@@ -30,8 +30,8 @@ mod meta;
 mod sync_entry;
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
-use syn::{ItemFn, Type};
+use quote::quote;
+use syn::ItemFn;
 
 use crate::attr::parse_options;
 use crate::errors::Errors;
@@ -152,48 +152,6 @@ fn expand(spec: &OpSpec) -> TokenStream {
             #decode
             #finish
             #(#entries)*
-        }
-    }
-}
-
-/// A type as a person writes it: `&str`, `Option<Vec<u8>>`, `&mut [u8]`.
-pub fn type_string(ty: &Type) -> String {
-    let raw = ty.to_token_stream().to_string();
-    let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == ' ' {
-            let prev = out.chars().last();
-            let next = chars.peek().copied();
-            let glue_prev = matches!(prev, Some('&' | '<' | ':' | '(' | '[' | '\''));
-            let glue_next = matches!(next, Some('<' | '>' | ':' | ',' | ')' | ']' | ';'));
-            if glue_prev || glue_next {
-                continue;
-            }
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn types_read_as_written() {
-        for (source, expected) in [
-            ("&str", "&str"),
-            ("& mut [u8]", "&mut [u8]"),
-            ("Option < Vec < u8 > >", "Option<Vec<u8>>"),
-            ("std :: path :: PathBuf", "std::path::PathBuf"),
-            ("Result<(), MyError>", "Result<(), MyError>"),
-            ("[u8; 4]", "[u8; 4]"),
-            ("Rc<RefCell<OpState>>", "Rc<RefCell<OpState>>"),
-            ("&'static str", "&'static str"),
-        ] {
-            let ty: Type = syn::parse_str(source).unwrap();
-            assert_eq!(type_string(&ty), expected, "{source}");
         }
     }
 }
