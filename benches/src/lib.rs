@@ -1,5 +1,7 @@
 //! What the benchmarks share: the ops under test and a runtime with them.
 
+#![forbid(unsafe_code)]
+
 use opkit::{Extension, Runtime, op};
 
 /// Adds two numbers: the op of the dispatch benchmarks.

@@ -1,6 +1,8 @@
 //! `opkit`: serve ops over JSON-RPC 2.0, call one op, list the entries, print the op
 //! reference.
 
+#![forbid(unsafe_code)]
+
 mod config;
 mod docs;
 mod host;

@@ -13,7 +13,7 @@ use std::fmt;
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 
-use crate::scalar::plain_str;
+use crate::lex::{plain_str, skip_ws};
 use crate::{OpError, OpMeta, ParamMeta};
 
 /// The `Option` slots that an op's JSON arguments are decoded into: a struct that
@@ -83,17 +83,11 @@ pub fn decode<S: ArgSlots>(meta: &'static OpMeta, bytes: &[u8]) -> Result<S, OpE
 /// `None` sends the call down the general path, which also explains any error.
 #[inline]
 fn positional_fast<S: ArgSlots>(slots: &mut S, bytes: &[u8]) -> Option<()> {
-    let skip_ws = |mut pos: usize| {
-        while let Some(b' ' | b'\n' | b'\t' | b'\r') = bytes.get(pos) {
-            pos += 1;
-        }
-        pos
-    };
-    let mut pos = skip_ws(0);
+    let mut pos = skip_ws(bytes, 0);
     if bytes.get(pos) != Some(&b'[') {
         return None;
     }
-    pos = skip_ws(pos + 1);
+    pos = skip_ws(bytes, pos + 1);
     if S::LEN == 0 {
         if bytes.get(pos) != Some(&b']') {
             return None;
@@ -102,12 +96,12 @@ fn positional_fast<S: ArgSlots>(slots: &mut S, bytes: &[u8]) -> Option<()> {
     }
     for index in 0..S::LEN {
         let used = slots.fill(index, bytes.get(pos..)?).ok()?;
-        pos = skip_ws(pos + used);
+        pos = skip_ws(bytes, pos + used);
         let end = if index + 1 == S::LEN { b']' } else { b',' };
         if bytes.get(pos) != Some(&end) {
             return None;
         }
-        pos = skip_ws(pos + 1);
+        pos = skip_ws(bytes, pos + 1);
     }
     (pos == bytes.len()).then_some(())
 }
@@ -281,13 +275,8 @@ impl<'a> Cursor<'a> {
     /// Skips whitespace and peeks at the next byte.
     #[inline]
     fn skip_ws(&mut self) -> Option<u8> {
-        while let Some(&b) = self.bytes.get(self.pos) {
-            if !matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
-                return Some(b);
-            }
-            self.pos += 1;
-        }
-        None
+        self.pos = skip_ws(self.bytes, self.pos);
+        self.bytes.get(self.pos).copied()
     }
 
     fn rest(&self) -> &'a [u8] {

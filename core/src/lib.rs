@@ -31,6 +31,7 @@ mod builtin;
 mod decl;
 mod dispatch;
 mod error;
+mod lex;
 mod resources;
 mod runtime;
 mod scalar;

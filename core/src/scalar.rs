@@ -14,6 +14,7 @@ use std::marker::PhantomData;
 use serde::de::DeserializeOwned;
 
 use crate::args::{ArgError, deserialize};
+use crate::lex::{ends_value, plain_str};
 
 /// An argument type with a reader for its plain JSON form.
 pub trait Scalar: DeserializeOwned {
@@ -67,17 +68,6 @@ impl<T> ReadSerde<T> for Arg<T> {
     {
         deserialize(json)
     }
-}
-
-/// Whether a number or literal may end before this byte (or the end of input): the
-/// rule `serde_json`'s stream deserializer applies after a value that is not
-/// self-delimiting.
-#[inline]
-fn ends_value(json: &[u8], at: usize) -> bool {
-    matches!(
-        json.get(at),
-        None | Some(b' ' | b'\n' | b'\t' | b'\r' | b'"' | b'[' | b']' | b'{' | b'}' | b',' | b':')
-    )
 }
 
 /// An integer without fraction or exponent, of at most 18 digits (so that it cannot
@@ -147,22 +137,6 @@ impl Scalar for bool {
         };
         ends_value(json, used).then_some((value, used))
     }
-}
-
-/// A JSON string without escapes at the start of `json`, borrowed: its text and the
-/// bytes it took, quotes included. A string is self-delimiting, so nothing is checked
-/// after the closing quote (as in `serde_json`).
-#[inline]
-pub(crate) fn plain_str(json: &[u8]) -> Option<(&str, usize)> {
-    let body = json.strip_prefix(b"\"")?;
-    let end = body
-        .iter()
-        .position(|&b| matches!(b, b'"' | b'\\' | 0..=0x1f))?;
-    if body[end] != b'"' {
-        return None;
-    }
-    let text = std::str::from_utf8(&body[..end]).ok()?;
-    Some((text, end + 2))
 }
 
 impl Scalar for String {

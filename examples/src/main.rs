@@ -20,6 +20,8 @@
 //! the notes. `tests/notes_server.rs` runs this binary and calls it over HTTP,
 //! WebSocket and stdio.
 
+#![forbid(unsafe_code)]
+
 mod notes;
 
 use std::io::Write;

@@ -3,6 +3,8 @@
 //! This crate only converts between `proc_macro` and `proc_macro2`; each macro is one
 //! function on `proc_macro2` tokens, unit-testable outside a compiler run.
 
+#![forbid(unsafe_code)]
+
 mod attr;
 mod errors;
 mod expand;

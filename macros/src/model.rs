@@ -1,9 +1,11 @@
 //! The model of an op that parsing builds and expansion reads.
 //!
 //! Every parameter is sorted once into a [`ParamKind`]; codegen matches the kinds
-//! exhaustively. The original syntax nodes stay in the model for spans.
+//! exhaustively. The original syntax nodes stay in the model for spans; [`type_string`]
+//! prints a type as written, for the metadata and for messages.
 
 use proc_macro2::Span;
+use quote::ToTokens;
 use syn::{Ident, ItemFn, LitStr, Type};
 
 /// One `#[op]` function, parsed and classified.
@@ -116,4 +118,46 @@ pub enum RetKind {
     Resource(Type),
     /// `ByteBuf`: the result is the bytes themselves, not JSON.
     Bytes,
+}
+
+/// A type as a person writes it: `&str`, `Option<Vec<u8>>`, `&mut [u8]`.
+pub fn type_string(ty: &Type) -> String {
+    let raw = ty.to_token_stream().to_string();
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ' ' {
+            let prev = out.chars().last();
+            let next = chars.peek().copied();
+            let glue_prev = matches!(prev, Some('&' | '<' | ':' | '(' | '[' | '\''));
+            let glue_next = matches!(next, Some('<' | '>' | ':' | ',' | ')' | ']' | ';'));
+            if glue_prev || glue_next {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_read_as_written() {
+        for (source, expected) in [
+            ("&str", "&str"),
+            ("& mut [u8]", "&mut [u8]"),
+            ("Option < Vec < u8 > >", "Option<Vec<u8>>"),
+            ("std :: path :: PathBuf", "std::path::PathBuf"),
+            ("Result<(), MyError>", "Result<(), MyError>"),
+            ("[u8; 4]", "[u8; 4]"),
+            ("Rc<RefCell<OpState>>", "Rc<RefCell<OpState>>"),
+            ("&'static str", "&'static str"),
+        ] {
+            let ty: Type = syn::parse_str(source).unwrap();
+            assert_eq!(type_string(&ty), expected, "{source}");
+        }
+    }
 }

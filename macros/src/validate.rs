@@ -4,7 +4,7 @@
 use syn::ItemFn;
 
 use crate::errors::Errors;
-use crate::model::{Entries, OpSpec, ParamKind};
+use crate::model::{Entries, OpSpec, ParamKind, type_string};
 
 /// Checks the rules that classification alone cannot, recording every violation.
 pub fn check(spec: &OpSpec, errors: &mut Errors) {
@@ -69,7 +69,7 @@ pub fn check(spec: &OpSpec, errors: &mut Errors) {
                 ty,
                 format_args!(
                     "an `async fn` op owns its arguments; take `{}` instead",
-                    crate::expand::type_string(decode).trim_start_matches("::")
+                    type_string(decode).trim_start_matches("::")
                 ),
             ),
             ParamKind::Serde { .. } | ParamKind::Resource { .. } | ParamKind::Buffer(_) => {}

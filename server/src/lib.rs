@@ -27,6 +27,8 @@
 //! }
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod auth;
 mod rpc;
 mod serve;

@@ -1,5 +1,7 @@
 //! Ops that the integration tests call: one of each parameter and return kind.
 
+#![forbid(unsafe_code)]
+
 use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;

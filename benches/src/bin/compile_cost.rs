@@ -5,6 +5,8 @@
 //!
 //! `cargo run --release -p opkit-benches --bin compile_cost`
 
+#![forbid(unsafe_code)]
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;

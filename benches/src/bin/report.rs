@@ -3,6 +3,8 @@
 //!
 //! `cargo run --release -p opkit-benches --bin report` after `cargo bench`.
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 
 fn workspace() -> PathBuf {

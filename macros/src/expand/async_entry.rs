@@ -1,0 +1,167 @@
+//! `__async`: the async entry, which runs the body in `spawn_blocking` or polls the
+//! future of an `async fn`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::Ident;
+use syn::spanned::Spanned;
+
+use super::locals::{decoded_locals, local, take_bufs};
+use crate::model::{BufferKind, OpSpec, ParamKind, ResourceBy};
+
+/// The async entry: everything the body needs is owned, so that it can move into
+/// `spawn_blocking` (or into the future of an `async fn`).
+///
+/// For `spawn_blocking`, each owned value is wrapped in a `SendGuard` spanned at the
+/// user's type: that is where a type that is not `Send` gets reported.
+pub fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
+    let name = &spec.name;
+    let decoded = decoded_locals(spec);
+    let mut prepare = Vec::new();
+    let mut cancels = Vec::new();
+    let mut args = Vec::new();
+    let mut returned_bufs = Vec::new();
+    let mut kept_bufs = Vec::new();
+    // Moves a value into the blocking closure, checking `Send` at `span`.
+    let guard = |local: &Ident, ty: &dyn ToTokens, span: Span, prepare: &mut Vec<TokenStream>| {
+        if is_async_fn {
+            return quote!(#local);
+        }
+        let new = quote_spanned!(span=> ::opkit::__private::SendGuard::<#ty>::new);
+        // The argument too is located at the user's type (rustc reports an unmet `Send`
+        // at the argument), while it still resolves to the generated local.
+        let arg = Ident::new(&local.to_string(), Span::call_site().located_at(span));
+        prepare.push(quote!(let #local = #new(#arg);));
+        quote!(#local.into_inner())
+    };
+    for (index, param) in spec.params.iter().enumerate() {
+        let local = local(index);
+        args.push(match &param.kind {
+            ParamKind::Serde {
+                decode, borrowed, ..
+            } => {
+                let value = guard(&local, decode, param.ty.span(), &mut prepare);
+                if *borrowed { quote!(&#value) } else { value }
+            }
+            ParamKind::Resource { resource, by } => {
+                let param_name = param.name.to_string();
+                let cancel = format_ident!("__cancel{}", index);
+                let lookup = quote_spanned! {resource.span()=>
+                    ::opkit::__private::resource::<#resource>
+                };
+                prepare.push(quote! {
+                    let #cancel = ::opkit::__private::cancel_token(__c.state, #local);
+                    let #local = #lookup(Self::META, __c.state, #param_name, #local)?;
+                });
+                cancels.push(cancel);
+                match by {
+                    ResourceBy::Ref => quote!(&*#local),
+                    ResourceBy::Arc => quote!(#local),
+                }
+            }
+            // An `async fn` borrows each buffer (a `&mut Vec<u8>`) from a `KeepBufs`.
+            ParamKind::Buffer(kind) if is_async_fn => {
+                kept_bufs.push(local.clone());
+                match kind {
+                    BufferKind::Ref => quote!(&**#local),
+                    BufferKind::Mut => quote!(&mut **#local),
+                    BufferKind::Owned => quote!(::core::mem::take(#local)),
+                }
+            }
+            ParamKind::Buffer(kind) => match kind {
+                BufferKind::Ref => {
+                    returned_bufs.push(quote!(#local));
+                    quote!(&#local)
+                }
+                BufferKind::Mut => {
+                    returned_bufs.push(quote!(#local));
+                    quote!(&mut #local)
+                }
+                BufferKind::Owned => {
+                    returned_bufs.push(quote!(::std::vec::Vec::new()));
+                    quote!(#local)
+                }
+            },
+            ParamKind::StateRef(ty) => {
+                let lookup = quote_spanned!(ty.span()=> ::opkit::__private::state_clone::<#ty>);
+                prepare.push(quote!(let #local = #lookup(Self::META, __c.state)?;));
+                let value = guard(&local, ty, ty.span(), &mut prepare);
+                quote!(&#value)
+            }
+            ParamKind::OpStateRc => {
+                prepare.push(quote!(let #local = ::std::rc::Rc::clone(__c.state);));
+                quote!(#local)
+            }
+            // Rejected by validation for ops with an async entry.
+            ParamKind::StateMut(_) | ParamKind::OpStateRef | ParamKind::OpStateMut => {
+                quote!(::core::unreachable!())
+            }
+        });
+    }
+    let take_bufs = take_bufs(spec, !is_async_fn);
+    let spawn = if is_async_fn && !kept_bufs.is_empty() {
+        // The buffers are kept where a panicking body still gives them back.
+        quote! {
+            let __lent = ::opkit::__private::LentBufs::default();
+            ::opkit::__private::spawn_async_op(
+                Self::META,
+                __c.state,
+                ::std::vec![#(#cancels),*],
+                ::core::option::Option::Some(::core::clone::Clone::clone(&__lent)),
+                async move {
+                    let mut __keep = __lent.keep([#(#kept_bufs),*]);
+                    let [#(#kept_bufs),*] = __keep.each_mut();
+                    let __ret = #name(#(#args),*).await;
+                    (__ret, __keep.give_back())
+                },
+                Self::__finish,
+            )
+        }
+    } else if is_async_fn {
+        quote! {
+            ::opkit::__private::spawn_async_op(
+                Self::META,
+                __c.state,
+                ::std::vec![#(#cancels),*],
+                ::core::option::Option::None,
+                async move {
+                    let __ret = #name(#(#args),*).await;
+                    (__ret, ::std::vec::Vec::new())
+                },
+                Self::__finish,
+            )
+        }
+    } else {
+        let guard_ret = match &spec.ret.ty {
+            Some(ty) => {
+                quote_spanned!(ty.span()=> ::opkit::__private::SendGuard::<#ty>::new(__ret))
+            }
+            None => quote!(::opkit::__private::SendGuard::<()>::new(__ret)),
+        };
+        quote! {
+            ::opkit::__private::spawn_blocking_op(
+                Self::META,
+                __c.state,
+                ::std::vec![#(#cancels),*],
+                move || {
+                    let __ret = ::opkit::__private::catch_blocking(|| {
+                        let __ret = #name(#(#args),*);
+                        #guard_ret
+                    });
+                    (__ret, ::std::vec![#(#returned_bufs),*])
+                },
+                Self::__finish,
+            )
+        }
+    };
+    quote! {
+        fn __async(
+            __c: ::opkit::__private::AsyncCall<'_>,
+        ) -> ::core::result::Result<::opkit::__private::OpFuture, ::opkit::__private::OpError> {
+            let (#(#decoded,)*) = Self::__decode(__c.args)?;
+            #(#prepare)*
+            #take_bufs
+            #spawn
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! `__decode`: the JSON arguments into their owned types, shared by both entries.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::model::{OpSpec, Param, ParamKind};
+
+/// `__decode`: the JSON arguments into their owned types, shared by both entries.
+/// Each slot is filled by a read spanned at the parameter's type, so a type that is not
+/// `Deserialize` is reported there. The read resolves to a hand-written reader for
+/// integers, booleans and strings (rids among them) and to serde for anything else.
+pub fn expand_decode(spec: &OpSpec) -> TokenStream {
+    let mut types = Vec::new();
+    let mut fills = Vec::new();
+    let mut takes = Vec::new();
+    for (index, param) in arguments(spec).enumerate() {
+        let slot = syn::Index::from(index);
+        let (ty, optional) = match &param.kind {
+            ParamKind::Serde {
+                decode, optional, ..
+            } => (decode.to_token_stream(), *optional),
+            _ => (quote!(::opkit::__private::ResourceId), false),
+        };
+        let deserialize = quote_spanned! {param.ty.span()=>
+            (&&::opkit::__private::Arg::<#ty>::NEW).__opkit_read(__json)
+        };
+        fills.push(quote! {
+            #index => ::opkit::__private::put(&mut self.#slot, #deserialize),
+        });
+        types.push(ty);
+        takes.push(if optional {
+            quote!(::core::option::Option::flatten(__slots.#slot))
+        } else {
+            quote!(::opkit::__private::required(__slots.#slot, Self::META, #index)?)
+        });
+    }
+    let len = types.len();
+    let nones = types.iter().map(|_| quote!(::core::option::Option::None));
+    quote! {
+        #[inline]
+        fn __decode(
+            __args: &[u8],
+        ) -> ::core::result::Result<(#(#types,)*), ::opkit::__private::OpError> {
+            struct __Slots(#(::core::option::Option<#types>,)*);
+            impl ::opkit::__private::ArgSlots for __Slots {
+                const LEN: usize = #len;
+                fn empty() -> Self {
+                    __Slots(#(#nones,)*)
+                }
+                fn fill(
+                    &mut self,
+                    __index: usize,
+                    __json: &[u8],
+                ) -> ::core::result::Result<usize, ::opkit::__private::ArgError> {
+                    use ::opkit::__private::{ReadScalar as _, ReadSerde as _};
+                    match __index {
+                        #(#fills)*
+                        _ => ::opkit::__private::skip(__json),
+                    }
+                }
+            }
+            let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
+            ::core::result::Result::Ok((#(#takes,)*))
+        }
+    }
+}
+
+fn arguments(spec: &OpSpec) -> impl Iterator<Item = &Param> {
+    spec.params.iter().filter(|p| p.kind.is_argument())
+}

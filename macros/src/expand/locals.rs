@@ -1,0 +1,45 @@
+//! The locals `__p0`, `__p1`, .. that both entries bind, one per parameter.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::Ident;
+
+use crate::model::{BufferKind, OpSpec, ParamKind};
+
+/// The locals that `__decode`'s tuple is bound to, one per JSON argument.
+pub fn decoded_locals(spec: &OpSpec) -> Vec<Ident> {
+    spec.params
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.kind.is_argument())
+        .map(|(index, _)| local(index))
+        .collect()
+}
+
+/// `let [__p2, mut __p4] = take_bufs(..)?;` for the `#[buffer]` parameters.
+/// The buffer parameters' locals out of the call's buffers; `mutable` binds a
+/// `&mut [u8]` buffer's local `mut`, for an entry that lends it from there.
+pub fn take_bufs(spec: &OpSpec, mutable: bool) -> TokenStream {
+    let mut bindings = Vec::new();
+    let mut names = Vec::new();
+    for (index, param) in spec.params.iter().enumerate() {
+        if let ParamKind::Buffer(kind) = &param.kind {
+            let local = local(index);
+            bindings.push(match kind {
+                BufferKind::Mut if mutable => quote!(mut #local),
+                BufferKind::Mut | BufferKind::Ref | BufferKind::Owned => quote!(#local),
+            });
+            names.push(param.name.to_string());
+        }
+    }
+    if bindings.is_empty() {
+        return quote!();
+    }
+    quote! {
+        let [#(#bindings),*] = ::opkit::__private::take_bufs(Self::META, __c.bufs, [#(#names),*])?;
+    }
+}
+
+pub fn local(index: usize) -> Ident {
+    format_ident!("__p{}", index)
+}

@@ -1,0 +1,69 @@
+//! `DECLS` and `META`: the op's dispatch-table entries and what it is.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::model::{OpSpec, ParamKind, RetKind, type_string};
+
+pub fn expand_decl(
+    spec: &OpSpec,
+    suffix: &str,
+    mode: TokenStream,
+    handler: TokenStream,
+) -> TokenStream {
+    let entry = format!("{}_{suffix}", spec.name);
+    quote! {
+        ::opkit::__private::OpDecl {
+            entry: #entry,
+            mode: ::opkit::__private::OpMode::#mode,
+            meta: Self::META,
+            handler: ::opkit::__private::Handler::#handler,
+        }
+    }
+}
+
+pub fn expand_meta(spec: &OpSpec) -> TokenStream {
+    let name = spec.name.to_string();
+    let doc = &spec.doc;
+    let params = spec.params.iter().map(|param| {
+        let name = param.name.to_string();
+        let ty = type_string(&param.ty);
+        let (kind, optional) = match &param.kind {
+            ParamKind::Serde { optional, .. } => (quote!(Serde), *optional),
+            ParamKind::Resource { .. } => (quote!(Resource), false),
+            ParamKind::Buffer(_) => (quote!(Buffer), false),
+            ParamKind::StateRef(_) | ParamKind::StateMut(_) => (quote!(State), false),
+            ParamKind::OpStateRef | ParamKind::OpStateMut | ParamKind::OpStateRc => {
+                (quote!(OpState), false)
+            }
+        };
+        quote! {
+            ::opkit::__private::ParamMeta {
+                name: #name,
+                ty: #ty,
+                kind: ::opkit::__private::ParamKindMeta::#kind,
+                optional: #optional,
+            }
+        }
+    });
+    let ret = spec
+        .ret
+        .ty
+        .as_ref()
+        .map_or_else(|| "()".to_owned(), type_string);
+    let returns_bytes = spec.ret.kind == RetKind::Bytes;
+    let permission = match &spec.permission {
+        Some(permission) => quote!(::core::option::Option::Some(#permission)),
+        None => quote!(::core::option::Option::None),
+    };
+    quote! {
+        ::opkit::__private::OpMeta {
+            name: #name,
+            doc: #doc,
+            params: &[#(#params),*],
+            ret: #ret,
+            permission: #permission,
+            returns_bytes: #returns_bytes,
+        }
+    }
+}

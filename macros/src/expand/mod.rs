@@ -1,0 +1,157 @@
+//! `#[op]`: parse → validate → expand.
+//!
+//! For `#[op] fn op_x(..)` the expansion is, in outline:
+//!
+//! ```text
+//! fn op_x(..) { .. }                      // as written, parameter attributes removed
+//! struct op_x { .. }                      // hidden companion, type namespace only
+//! impl op_x {
+//!     pub const DECLS: &[OpDecl] = [op_x_sync, op_x_async];
+//!     pub const META: &OpMeta = ..;       // names, types, kinds, doc, return type
+//!     fn __decode(args) -> (A, B, ..)     // JSON arguments, shared by both entries
+//!     fn __finish(ret, state, out)        // return value to JSON, shared by both
+//!     fn __sync(call)                     // decode, borrow state, call inline
+//!     fn __async(call)                    // decode, clone state, spawn_blocking
+//! }
+//! ```
+//!
+//! A companion struct (rather than a module) keeps the generated items in the scope of
+//! the function, so every type in the signature resolves exactly as the user wrote it.
+//!
+//! Each generated item has its module: [`meta`] (`DECLS`, `META`), [`decode`]
+//! (`__decode`), [`finish`] (`__finish`), [`sync_entry`] (`__sync`) and
+//! [`async_entry`] (`__async`); [`locals`] names the locals both entries bind.
+
+mod async_entry;
+mod decode;
+mod finish;
+mod locals;
+mod meta;
+mod sync_entry;
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::ItemFn;
+
+use crate::attr::parse_options;
+use crate::errors::Errors;
+use crate::model::{Entries, OpSpec};
+use crate::signature::parse_op;
+use crate::validate;
+use async_entry::expand_async_entry;
+use decode::expand_decode;
+use finish::expand_finish;
+use meta::{expand_decl, expand_meta};
+use sync_entry::expand_sync_entry;
+
+/// The whole pipeline of `#[op]`.
+pub fn expand_op(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let func: ItemFn = match syn::parse2(item.clone()) {
+        Ok(func) => func,
+        Err(_) => {
+            let err = syn::Error::new(
+                Span::call_site(),
+                "`#[op]` applies to a function: `fn` or `async fn`",
+            )
+            .to_compile_error();
+            return quote!(#err #item);
+        }
+    };
+    let mut errors = Errors::default();
+    let options = parse_options(attr, &mut errors);
+    let spec = parse_op(func, options, &mut errors);
+    validate::check(&spec, &mut errors);
+    match errors.into_result() {
+        Ok(()) => expand(&spec),
+        Err(err) => fallback(&spec, err),
+    }
+}
+
+/// On error: the errors, the function unchanged and an empty companion, so that no
+/// "cannot find" error follows the real one.
+fn fallback(spec: &OpSpec, err: syn::Error) -> TokenStream {
+    let errors = err.to_compile_error();
+    let func = &spec.func;
+    if func.sig.receiver().is_some() {
+        // A method: a companion struct would be one more error inside the `impl`.
+        return quote!(#errors #func);
+    }
+    let companion = companion(spec);
+    let name = &spec.name;
+    quote! {
+        #errors
+        #func
+        #companion
+        #[allow(dead_code)]
+        impl #name {
+            pub const DECLS: &'static [::opkit::__private::OpDecl] = &[];
+        }
+    }
+}
+
+fn companion(spec: &OpSpec) -> TokenStream {
+    let vis = &spec.func.vis;
+    let name = &spec.name;
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis struct #name {
+            _private: (),
+        }
+    }
+}
+
+fn expand(spec: &OpSpec) -> TokenStream {
+    let func = &spec.func;
+    let name = &spec.name;
+    let companion = companion(spec);
+    let meta = expand_meta(spec);
+    let decode = expand_decode(spec);
+    let finish = expand_finish(spec);
+    let mut decls = Vec::new();
+    let mut entries = Vec::new();
+    if spec.entries.has_sync() {
+        decls.push(expand_decl(
+            spec,
+            "sync",
+            quote!(Sync),
+            quote!(Sync(Self::__sync)),
+        ));
+        entries.push(expand_sync_entry(spec));
+    }
+    match spec.entries {
+        Entries::SyncAndBlocking | Entries::Blocking => {
+            decls.push(expand_decl(
+                spec,
+                "async",
+                quote!(Blocking),
+                quote!(Async(Self::__async)),
+            ));
+            entries.push(expand_async_entry(spec, false));
+        }
+        Entries::Async => {
+            decls.push(expand_decl(
+                spec,
+                "async",
+                quote!(Async),
+                quote!(Async(Self::__async)),
+            ));
+            entries.push(expand_async_entry(spec, true));
+        }
+        Entries::Sync => {}
+    }
+    quote! {
+        #func
+        #companion
+        #[allow(dead_code)]
+        impl #name {
+            /// The dispatch-table entries of this op.
+            pub const DECLS: &'static [::opkit::__private::OpDecl] = &[#(#decls),*];
+            /// What this op is: parameters, return type, doc comment.
+            pub const META: &'static ::opkit::__private::OpMeta = &#meta;
+            #decode
+            #finish
+            #(#entries)*
+        }
+    }
+}
