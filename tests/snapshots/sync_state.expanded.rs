@@ -89,7 +89,7 @@ impl op_bump {
     ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
         let (__p1,) = Self::__decode(__c.args)?;
         let __ret = {
-            let mut __st = __c.state.borrow_mut();
+            let mut __st = ::opkit::__private::borrow_state_mut(Self::META, __c.state)?;
             let __p0 = ::opkit::__private::state_mut::<Counter>(Self::META, &mut __st)?;
             let __ret = ::opkit::__private::catch_sync(
                 Self::META,
@@ -172,7 +172,7 @@ impl op_open {
     ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
         let () = Self::__decode(__c.args)?;
         let __ret = {
-            let __st = __c.state.borrow();
+            let __st = ::opkit::__private::borrow_state(Self::META, __c.state)?;
             let __ret = ::opkit::__private::catch_sync(Self::META, || op_open(&*__st));
             __ret?
         };

@@ -83,8 +83,14 @@ pub fn expand_sync_entry(spec: &OpSpec) -> TokenStream {
     let take_bufs = take_bufs(spec, true);
     let borrow = match state_borrow {
         StateBorrow::None => quote!(),
-        StateBorrow::Shared => quote!(let __st = __c.state.borrow();),
-        StateBorrow::Exclusive => quote!(let mut __st = __c.state.borrow_mut();),
+        // By full path, through core: a borrow held elsewhere is `Busy`, and no trait
+        // the user has in scope (`std::borrow::Borrow`) can take the method call.
+        StateBorrow::Shared => {
+            quote!(let __st = ::opkit::__private::borrow_state(Self::META, __c.state)?;)
+        }
+        StateBorrow::Exclusive => {
+            quote!(let mut __st = ::opkit::__private::borrow_state_mut(Self::META, __c.state)?;)
+        }
     };
     quote! {
         fn __sync(
