@@ -99,9 +99,15 @@ pub fn expand_extension(input: TokenStream) -> TokenStream {
     quote! {
         #errors
         #[doc = concat!("The `", #ext_name, "` extension.")]
+        #[allow(deprecated)] // registering a deprecated op is the author's choice
         #vis fn #name() -> ::opkit::Extension {
             let __decls: &[&[::opkit::__private::OpDecl]] = &[#(#ops::DECLS),*];
-            ::opkit::Extension::new(#ext_name, __decls.iter().flat_map(|decls| decls.iter().copied()))
+            // By full path: the extension may sit in a `#![no_implicit_prelude]` module.
+            let __ops = ::core::iter::Iterator::flat_map(
+                <[&[::opkit::__private::OpDecl]]>::iter(__decls),
+                |__decls| ::core::iter::Iterator::copied(<[::opkit::__private::OpDecl]>::iter(__decls)),
+            );
+            ::opkit::Extension::new(#ext_name, __ops)
                 #(.with_state(#state))*
         }
     }

@@ -13,7 +13,7 @@ pub async fn op_sleep(ms: u64, state: Rc<RefCell<OpState>>) -> Result<usize, OpE
 pub struct op_sleep {
     _private: (),
 }
-#[allow(dead_code)]
+#[allow(dead_code, deprecated)]
 impl op_sleep {
     /// The dispatch-table entries of this op.
     pub const DECLS: &'static [::opkit::__private::OpDecl] = &[
@@ -100,7 +100,7 @@ impl op_sleep {
         ::opkit::__private::OpError,
     > {
         let (__p0,) = Self::__decode(__c.args)?;
-        let __p1 = ::std::rc::Rc::clone(__c.state);
+        let __p1 = <::std::rc::Rc<_> as ::core::clone::Clone>::clone(__c.state);
         ::opkit::__private::spawn_async_op(
             Self::META,
             __c.state,

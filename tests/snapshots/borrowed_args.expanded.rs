@@ -19,7 +19,7 @@ pub fn op_join(
 pub struct op_join {
     _private: (),
 }
-#[allow(dead_code)]
+#[allow(dead_code, deprecated)]
 impl op_join {
     /// The dispatch-table entries of this op.
     pub const DECLS: &'static [::opkit::__private::OpDecl] = &[

@@ -11,7 +11,7 @@ pub fn op_copy(dst: &mut [u8], src: &[u8]) -> usize {
 pub struct op_copy {
     _private: (),
 }
-#[allow(dead_code)]
+#[allow(dead_code, deprecated)]
 impl op_copy {
     /// The dispatch-table entries of this op.
     pub const DECLS: &'static [::opkit::__private::OpDecl] = &[
@@ -113,7 +113,7 @@ pub async fn op_fill_later(out: &mut [u8], byte: u8, log: Vec<u8>) -> usize {
 pub struct op_fill_later {
     _private: (),
 }
-#[allow(dead_code)]
+#[allow(dead_code, deprecated)]
 impl op_fill_later {
     /// The dispatch-table entries of this op.
     pub const DECLS: &'static [::opkit::__private::OpDecl] = &[

@@ -9,7 +9,7 @@ pub fn op_add(a: i64, b: i64) -> i64 {
 pub struct op_add {
     _private: (),
 }
-#[allow(dead_code)]
+#[allow(dead_code, deprecated)]
 impl op_add {
     /// The dispatch-table entries of this op.
     pub const DECLS: &'static [::opkit::__private::OpDecl] = &[

@@ -13,7 +13,7 @@ pub fn op_note_new(text: String) -> NewResource<Note> {
 pub struct op_note_new {
     _private: (),
 }
-#[allow(dead_code)]
+#[allow(dead_code, deprecated)]
 impl op_note_new {
     /// The dispatch-table entries of this op.
     pub const DECLS: &'static [::opkit::__private::OpDecl] = &[
@@ -128,7 +128,7 @@ pub fn op_note_read(note: &Note) -> Result<String, OpError> {
 pub struct op_note_read {
     _private: (),
 }
-#[allow(dead_code)]
+#[allow(dead_code, deprecated)]
 impl op_note_read {
     /// The dispatch-table entries of this op.
     pub const DECLS: &'static [::opkit::__private::OpDecl] = &[

@@ -12,7 +12,7 @@ pub fn op_bump(counter: &mut Counter, by: u64) -> u64 {
 pub struct op_bump {
     _private: (),
 }
-#[allow(dead_code)]
+#[allow(dead_code, deprecated)]
 impl op_bump {
     /// The dispatch-table entries of this op.
     pub const DECLS: &'static [::opkit::__private::OpDecl] = &[
@@ -109,7 +109,7 @@ pub fn op_open(state: &OpState) -> usize {
 pub struct op_open {
     _private: (),
 }
-#[allow(dead_code)]
+#[allow(dead_code, deprecated)]
 impl op_open {
     /// The dispatch-table entries of this op.
     pub const DECLS: &'static [::opkit::__private::OpDecl] = &[

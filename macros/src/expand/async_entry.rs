@@ -4,6 +4,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::Ident;
+use syn::ext::IdentExt as _;
 use syn::spanned::Spanned;
 
 use super::locals::{decoded_locals, local, take_bufs};
@@ -44,7 +45,7 @@ pub fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
                 if *borrowed { quote!(&#value) } else { value }
             }
             ParamKind::Resource { resource, by } => {
-                let param_name = param.name.to_string();
+                let param_name = param.name.unraw().to_string();
                 let cancel = format_ident!("__cancel{}", index);
                 let lookup = quote_spanned! {resource.span()=>
                     ::opkit::__private::resource::<#resource>
@@ -89,7 +90,7 @@ pub fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
                 quote!(&#value)
             }
             ParamKind::OpStateRc => {
-                prepare.push(quote!(let #local = ::std::rc::Rc::clone(__c.state);));
+                prepare.push(quote!(let #local = <::std::rc::Rc<_> as ::core::clone::Clone>::clone(__c.state);));
                 quote!(#local)
             }
             // Rejected by validation for ops with an async entry.

@@ -3,6 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::Ident;
+use syn::ext::IdentExt as _;
 
 use crate::model::{BufferKind, OpSpec, ParamKind};
 
@@ -29,7 +30,7 @@ pub fn take_bufs(spec: &OpSpec, mutable: bool) -> TokenStream {
                 BufferKind::Mut if mutable => quote!(mut #local),
                 BufferKind::Mut | BufferKind::Ref | BufferKind::Owned => quote!(#local),
             });
-            names.push(param.name.to_string());
+            names.push(param.name.unraw().to_string());
         }
     }
     if bindings.is_empty() {

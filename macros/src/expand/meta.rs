@@ -2,6 +2,7 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
+use syn::ext::IdentExt as _;
 
 use crate::model::{OpSpec, ParamKind, RetKind, type_string};
 
@@ -11,7 +12,7 @@ pub fn expand_decl(
     mode: TokenStream,
     handler: TokenStream,
 ) -> TokenStream {
-    let entry = format!("{}_{suffix}", spec.name);
+    let entry = format!("{}_{suffix}", spec.name.unraw());
     quote! {
         ::opkit::__private::OpDecl {
             entry: #entry,
@@ -23,10 +24,10 @@ pub fn expand_decl(
 }
 
 pub fn expand_meta(spec: &OpSpec) -> TokenStream {
-    let name = spec.name.to_string();
+    let name = spec.name.unraw().to_string();
     let doc = &spec.doc;
     let params = spec.params.iter().map(|param| {
-        let name = param.name.to_string();
+        let name = param.name.unraw().to_string();
         let ty = type_string(&param.ty);
         let (kind, optional) = match &param.kind {
             ParamKind::Serde { optional, .. } => (quote!(Serde), *optional),

@@ -77,12 +77,13 @@ fn fallback(spec: &OpSpec, err: syn::Error) -> TokenStream {
         return quote!(#errors #func);
     }
     let companion = companion(spec);
+    let impl_attrs = impl_attrs(spec);
     let name = &spec.name;
     quote! {
         #errors
         #func
         #companion
-        #[allow(dead_code)]
+        #impl_attrs
         impl #name {
             pub const DECLS: &'static [::opkit::__private::OpDecl] = &[];
         }
@@ -92,7 +93,9 @@ fn fallback(spec: &OpSpec, err: syn::Error) -> TokenStream {
 fn companion(spec: &OpSpec) -> TokenStream {
     let vis = &spec.func.vis;
     let name = &spec.name;
+    let carried = carried_attrs(spec, &["cfg", "cfg_attr", "deprecated", "allow", "expect"]);
     quote! {
+        #(#carried)*
         #[doc(hidden)]
         #[allow(non_camel_case_types, dead_code)]
         #vis struct #name {
@@ -101,10 +104,32 @@ fn companion(spec: &OpSpec) -> TokenStream {
     }
 }
 
+/// The function's attributes named in `names`, for the companion's items: `#[cfg]`
+/// so that the companion goes where the function goes, `#[deprecated]` so that users
+/// of the companion hear of it, and the lints the author allowed.
+fn carried_attrs<'a>(spec: &'a OpSpec, names: &[&str]) -> Vec<&'a syn::Attribute> {
+    spec.func
+        .attrs
+        .iter()
+        .filter(|attr| names.iter().any(|name| attr.path().is_ident(name)))
+        .collect()
+}
+
+/// The attributes of the companion's `impl`: its `#[cfg]`s and allowed lints, and
+/// `allow(deprecated)`, since it calls the function.
+fn impl_attrs(spec: &OpSpec) -> TokenStream {
+    let carried = carried_attrs(spec, &["cfg", "cfg_attr", "allow", "expect"]);
+    quote! {
+        #(#carried)*
+        #[allow(dead_code, deprecated)]
+    }
+}
+
 fn expand(spec: &OpSpec) -> TokenStream {
     let func = &spec.func;
     let name = &spec.name;
     let companion = companion(spec);
+    let impl_attrs = impl_attrs(spec);
     let meta = expand_meta(spec);
     let decode = expand_decode(spec);
     let finish = expand_finish(spec);
@@ -143,7 +168,7 @@ fn expand(spec: &OpSpec) -> TokenStream {
     quote! {
         #func
         #companion
-        #[allow(dead_code)]
+        #impl_attrs
         impl #name {
             /// The dispatch-table entries of this op.
             pub const DECLS: &'static [::opkit::__private::OpDecl] = &[#(#decls),*];

@@ -3,6 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::Ident;
+use syn::ext::IdentExt as _;
 use syn::spanned::Spanned;
 
 use super::locals::{decoded_locals, local, take_bufs};
@@ -23,7 +24,7 @@ pub fn expand_sync_entry(spec: &OpSpec) -> TokenStream {
         args.push(match &param.kind {
             ParamKind::Serde { borrowed, .. } => by_ref(&local, *borrowed),
             ParamKind::Resource { resource, by } => {
-                let param_name = param.name.to_string();
+                let param_name = param.name.unraw().to_string();
                 let lookup = quote_spanned! {resource.span()=>
                     ::opkit::__private::resource::<#resource>
                 };
@@ -77,7 +78,9 @@ pub fn expand_sync_entry(spec: &OpSpec) -> TokenStream {
                 quote!(&mut *__st)
             }
             // Rejected by validation for ops with a sync entry.
-            ParamKind::OpStateRc => quote!(::std::rc::Rc::clone(__c.state)),
+            ParamKind::OpStateRc => {
+                quote!(<::std::rc::Rc<_> as ::core::clone::Clone>::clone(__c.state))
+            }
         });
     }
     let take_bufs = take_bufs(spec, true);
