@@ -5,6 +5,7 @@ use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
+use syn::visit_mut::VisitMut as _;
 use syn::{
     Attribute, FnArg, GenericArgument, Ident, ItemFn, Lifetime, Pat, PathArguments, ReturnType,
     Type, TypePath, parse_quote, parse_quote_spanned,
@@ -151,6 +152,7 @@ fn take_param_attr(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Option<Pa
 
 /// Sorts one parameter into its kind, from its attribute and its type as written.
 pub fn classify(attr: Option<ParamAttr>, ty: &Type) -> syn::Result<ParamKind> {
+    let ty = peel(ty);
     if let Type::ImplTrait(_) = ty {
         return Err(syn::Error::new_spanned(
             ty,
@@ -160,9 +162,9 @@ pub fn classify(attr: Option<ParamAttr>, ty: &Type) -> syn::Result<ParamKind> {
     match attr {
         Some(ParamAttr::State) => match ty {
             Type::Reference(r) if r.mutability.is_some() => {
-                Ok(ParamKind::StateMut((*r.elem).clone()))
+                Ok(ParamKind::StateMut(peel(&r.elem).clone()))
             }
-            Type::Reference(r) => Ok(ParamKind::StateRef((*r.elem).clone())),
+            Type::Reference(r) => Ok(ParamKind::StateRef(peel(&r.elem).clone())),
             _ => Err(syn::Error::new_spanned(
                 ty,
                 "`#[state]` takes a reference into `OpState`: write `&T` or `&mut T`",
@@ -177,7 +179,7 @@ pub fn classify(attr: Option<ParamAttr>, ty: &Type) -> syn::Result<ParamKind> {
                 "resources are shared, so `#[resource]` cannot be `&mut`; take `&T` and use interior mutability",
             )),
             Type::Reference(r) => Ok(ParamKind::Resource {
-                resource: (*r.elem).clone(),
+                resource: peel(&r.elem).clone(),
                 by: ResourceBy::Ref,
             }),
             _ => match generic_of(ty, "Arc") {
@@ -203,6 +205,7 @@ pub fn classify(attr: Option<ParamAttr>, ty: &Type) -> syn::Result<ParamKind> {
 }
 
 fn classify_plain(ty: &Type) -> syn::Result<ParamKind> {
+    let ty = peel(ty);
     if let Type::Reference(r) = ty {
         if is_named(&r.elem, "OpState") {
             return Ok(match r.mutability {
@@ -218,7 +221,7 @@ fn classify_plain(ty: &Type) -> syn::Result<ParamKind> {
         }
         // Spanned at the type as written, so errors about it point there.
         let span = r.elem.span();
-        let decode: Type = match &*r.elem {
+        let decode: Type = match peel(&r.elem) {
             Type::Path(p) if p.qself.is_none() && p.path.is_ident("str") => {
                 parse_quote_spanned!(span=> ::std::string::String)
             }
@@ -241,16 +244,20 @@ fn classify_plain(ty: &Type) -> syn::Result<ParamKind> {
     {
         return Ok(ParamKind::OpStateRc);
     }
+    // A value is decoded owned: `Cow<'_, str>` is decoded as `Cow<'static, str>`,
+    // which the function takes for its `Cow<'a, str>`.
+    let mut decode = ty.clone();
+    StaticLifetimes.visit_type_mut(&mut decode);
     Ok(ParamKind::Serde {
-        decode: ty.clone(),
+        decode,
         borrowed: false,
         optional: generic_of(ty, "Option").is_some(),
     })
 }
 
 fn buffer_kind(ty: &Type) -> Option<BufferKind> {
-    let is_bytes = |ty: &Type| matches!(ty, Type::Slice(s) if is_named(&s.elem, "u8"));
-    match ty {
+    let is_bytes = |ty: &Type| matches!(peel(ty), Type::Slice(s) if is_named(&s.elem, "u8"));
+    match peel(ty) {
         Type::Reference(r) if is_bytes(&r.elem) => Some(match r.mutability {
             Some(_) => BufferKind::Mut,
             None => BufferKind::Ref,
@@ -263,10 +270,28 @@ fn buffer_kind(ty: &Type) -> Option<BufferKind> {
 }
 
 fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
-    match ty {
+    match peel(ty) {
         Type::Path(TypePath { qself: None, path }) => path.segments.last(),
-        Type::Group(group) => last_segment(&group.elem),
         _ => None,
+    }
+}
+
+/// Makes every lifetime in a type `'static`.
+struct StaticLifetimes;
+
+impl syn::visit_mut::VisitMut for StaticLifetimes {
+    fn visit_lifetime_mut(&mut self, lifetime: &mut syn::Lifetime) {
+        *lifetime = syn::Lifetime::new("'static", lifetime.span());
+    }
+}
+
+/// `ty` without the invisible groups a `macro_rules!` fragment (`$t:ty`) arrives in,
+/// and without parentheses: `&str` given as `$t` is still a reference to `str`.
+pub fn peel(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(group) => peel(&group.elem),
+        Type::Paren(paren) => peel(&paren.elem),
+        _ => ty,
     }
 }
 
