@@ -53,16 +53,7 @@ fn bench_shape<C>(
 }
 
 fn server(c: &mut Criterion) {
-    let servers_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let client = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let servers = servers_rt.block_on(async { [serve_opkit().await, serve_jsonrpsee().await] });
+    let (servers_rt, client, servers) = start();
     bench_shape(
         c,
         "server_ws_sequential",

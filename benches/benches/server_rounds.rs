@@ -48,16 +48,7 @@ fn main() {
     let picked =
         |name: &str| only.is_empty() || only.iter().any(|word| name.contains(word.as_str()));
     let (rounds, requests) = if full { (20, 2_000) } else { (1, 50) };
-    let servers_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let client = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let servers = servers_rt.block_on(async { [serve_opkit().await, serve_jsonrpsee().await] });
+    let (servers_rt, client, servers) = start();
 
     let mut table = String::from(
         "| shape | throughput, opkit / jsonrpsee | time per request, opkit | jsonrpsee | server CPU per request, opkit | jsonrpsee | CPU, opkit / jsonrpsee |\n|---|---|---|---|---|---|---|\n",

@@ -166,21 +166,13 @@ pub async fn run_session(
     ends: SessionEnds,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let SessionConfig {
-        table,
-        limits,
-        setup,
-        budget,
-        blocking_pool,
-    } = config;
     let SessionEnds {
         mut requests,
         replies,
         unsent,
         overflow,
     } = ends;
-    let rt = session_runtime(table, &limits, setup, budget, blocking_pool, &info);
-    let permits = tokio::sync::Semaphore::new(limits.max_concurrent);
+    let (rt, permits, limits) = session_runtime(config, &info);
     let cx = rpc::Context {
         permits: &permits,
         max_reply_bytes: limits.max_reply_bytes,
@@ -240,15 +232,19 @@ fn deadline(after: Duration) -> Instant {
         .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600))
 }
 
-/// A session's runtime: the table's ops, the limits on its rids, and the host's setup.
+/// A session's runtime (the table's ops, the limits on its rids, the host's setup),
+/// the permits of its calls in flight, and its limits.
 fn session_runtime(
-    table: Arc<DispatchTable>,
-    limits: &Limits,
-    setup: Option<SessionSetup>,
-    budget: Option<Arc<ResourceBudget>>,
-    blocking_pool: Option<tokio::runtime::Handle>,
+    config: SessionConfig,
     info: &SessionInfo,
-) -> Runtime {
+) -> (Runtime, tokio::sync::Semaphore, Limits) {
+    let SessionConfig {
+        table,
+        limits,
+        setup,
+        budget,
+        blocking_pool,
+    } = config;
     let rt = Runtime::with_table(table);
     {
         let mut state = rt.state().borrow_mut();
@@ -261,7 +257,8 @@ fn session_runtime(
     if let Some(setup) = setup {
         setup(&mut rt.state().borrow_mut(), info);
     }
-    rt
+    let permits = tokio::sync::Semaphore::new(limits.max_concurrent);
+    (rt, permits, limits)
 }
 
 /// A session of one message, answered on the calling thread: an HTTP request's.
@@ -271,15 +268,7 @@ pub(crate) async fn answer_alone(
     info: SessionInfo,
     message: Vec<u8>,
 ) -> Option<Vec<u8>> {
-    let SessionConfig {
-        table,
-        limits,
-        setup,
-        budget,
-        blocking_pool,
-    } = config;
-    let rt = session_runtime(table, &limits, setup, budget, blocking_pool, &info);
-    let permits = tokio::sync::Semaphore::new(limits.max_concurrent);
+    let (rt, permits, limits) = session_runtime(config, &info);
     let cx = rpc::Context {
         permits: &permits,
         max_reply_bytes: limits.max_reply_bytes,

@@ -23,6 +23,26 @@ pub const METHOD: &str = "op_add_sync";
 
 opkit::extension!(math, ops = [op_add]);
 
+/// The servers' runtime (two workers, the machine's cores) and the client's (one
+/// thread, the bench's own), with opkit-server and jsonrpsee started on the first.
+pub fn start() -> (
+    tokio::runtime::Runtime,
+    tokio::runtime::Runtime,
+    [Running; 2],
+) {
+    let servers_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let servers = servers_rt.block_on(async { [serve_opkit().await, serve_jsonrpsee().await] });
+    (servers_rt, client, servers)
+}
+
 /// A server on an ephemeral loopback port.
 pub struct Running {
     /// The criterion id of its benchmarks.
