@@ -76,7 +76,7 @@ pub use opkit_macros::extension;
 #[doc = include_str!("op.md")]
 pub use opkit_macros::op;
 pub use resources::{Resource, ResourceBudget, ResourceId, ResourceTable};
-pub use runtime::{Completion, OpRef, Runtime};
+pub use runtime::{Completion, OpRef, Policy, Runtime};
 pub use state::OpState;
 
 /// A resource an op returns: the runtime adds it to the caller's table and answers

@@ -93,7 +93,13 @@ pub struct Runtime {
     table: Arc<DispatchTable>,
     state: Rc<RefCell<OpState>>,
     pending: FuturesUnordered<Pending>,
+    policy: Option<Box<Policy>>,
 }
+
+/// A host's rule for which calls may run: it sees the entry's metadata (its name and
+/// mode, the op's declared permission, the extension) before every call, and an
+/// `Err` refuses the call with that error. See [`Runtime::set_policy`].
+pub type Policy = dyn Fn(&TableEntry) -> Result<(), OpError>;
 
 impl Runtime {
     /// A runtime with its own table, built from `extensions`.
@@ -109,7 +115,41 @@ impl Runtime {
             table,
             state: Rc::new(RefCell::new(state)),
             pending: FuturesUnordered::new(),
+            policy: None,
         }
+    }
+
+    /// Runs `policy` before every call from now on, and refuses the calls it returns
+    /// an error for (the error gets the op's name). For example, a session that may
+    /// only read files:
+    ///
+    /// ```
+    /// # #[opkit::op(permission = "fs.read")] fn op_peek() {}
+    /// # #[opkit::op(permission = "fs.write")] fn op_poke() {}
+    /// # opkit::extension!(files, ops = [op_peek, op_poke]);
+    /// let mut rt = opkit::Runtime::new([files()]).unwrap();
+    /// rt.set_policy(|entry| match entry.decl.meta.permission {
+    ///     None | Some("fs.read") => Ok(()),
+    ///     Some(other) => Err(opkit::OpError::permission_denied(format!(
+    ///         "this session may not use {other}"
+    ///     ))),
+    /// });
+    /// assert!(rt.call_sync("op_peek_sync", b"[]", &mut []).is_ok());
+    /// let refused = rt.call_sync("op_poke_sync", b"[]", &mut []).unwrap_err();
+    /// assert_eq!(refused.class(), opkit::ErrorClass::PermissionDenied);
+    /// ```
+    pub fn set_policy(&mut self, policy: impl Fn(&TableEntry) -> Result<(), OpError> + 'static) {
+        self.policy = Some(Box::new(policy));
+    }
+
+    /// The entry, if the policy lets it run.
+    #[inline]
+    fn allowed<'t>(&'t self, op: OpRef<'_>) -> Result<&'t TableEntry, OpError> {
+        let entry = self.entry(op)?;
+        if let Some(policy) = &self.policy {
+            policy(entry).map_err(|err| err.with_op(entry.decl.meta.name))?;
+        }
+        Ok(entry)
     }
 
     /// The dispatch table, to share with other runtimes.
@@ -161,7 +201,7 @@ impl Runtime {
         bufs: &mut [Vec<u8>],
         out: &mut Vec<u8>,
     ) -> Result<(), OpError> {
-        let entry = self.entry(op.into())?;
+        let entry = self.allowed(op.into())?;
         let Handler::Sync(handler) = entry.decl.handler else {
             return Err(wrong_mode(entry, "call_async"));
         };
@@ -208,7 +248,7 @@ impl Runtime {
         args: &[u8],
         mut bufs: Vec<Vec<u8>>,
     ) -> Pin<Box<dyn Future<Output = OpOutput>>> {
-        let started = self.entry(op.into()).and_then(|entry| {
+        let started = self.allowed(op.into()).and_then(|entry| {
             let Handler::Async(handler) = entry.decl.handler else {
                 return Err(wrong_mode(entry, "call_sync"));
             };
