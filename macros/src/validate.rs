@@ -87,8 +87,8 @@ pub fn check(spec: &OpSpec, errors: &mut Errors) {
 
 fn check_function(func: &ItemFn, errors: &mut Errors) {
     let sig = &func.sig;
-    let name = sig.ident.to_string();
-    let name = name.strip_prefix("r#").unwrap_or(&name);
+    let name = syn::ext::IdentExt::unraw(&sig.ident).to_string();
+    let name = name.as_str();
     if let Some(stem) = name
         .strip_suffix("_sync")
         .or_else(|| name.strip_suffix("_async"))

@@ -13,13 +13,12 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Semaphore, watch};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::auth::Token;
 use crate::session::{
-    Limits, SessionChannels, SessionConfig, SessionInfo, Transport, answer_alone, channels,
-    run_session,
+    SessionChannels, SessionConfig, SessionInfo, Transport, answer_alone, channels, run_session,
 };
 use crate::stall::WriteStall;
 use crate::threads::SessionThreads;
@@ -353,10 +352,8 @@ async fn route(
 /// One HTTP request is a session of its own, answered on the connection's thread.
 async fn http_post(shared: Shared, peer: SocketAddr, body: Incoming) -> Response {
     let limits = shared.config.limits;
-    // Bodies a little over the limit are still read, so that they get a JSON-RPC
-    // error rather than a bare 413; far larger ones are cut off here.
-    let transport_limit = limits.max_message_bytes.saturating_mul(2).max(1024);
-    let mut read = std::pin::pin!(http_body_util::Limited::new(body, transport_limit).collect());
+    let body = http_body_util::Limited::new(body, limits.transport_limit());
+    let mut read = std::pin::pin!(body.collect());
     // Most bodies came with their head: no timer for those.
     let read = match futures_util::poll!(read.as_mut()) {
         std::task::Poll::Ready(read) => read,
@@ -390,7 +387,7 @@ async fn http_post(shared: Shared, peer: SocketAddr, body: Incoming) -> Response
         );
     }
     let info = shared.info(peer, Transport::Http);
-    match answer_alone(shared.config, info, body.to_vec()).await {
+    match answer_alone(shared.config, info, &body).await {
         Some(reply) => answer(StatusCode::OK, "application/json", reply),
         None => {
             let mut empty = hyper::Response::new(Full::new(Bytes::new()));
@@ -465,7 +462,7 @@ fn websocket(
                 return;
             }
         };
-        let transport_limit = limits.max_message_bytes.saturating_mul(2).max(1024);
+        let transport_limit = limits.transport_limit();
         // tungstenite zeroes the free part of its read buffer before each read: a
         // small one (it grows for larger messages) keeps that from costing more than
         // the read.
@@ -479,7 +476,7 @@ fn websocket(
         let info = shared.info(peer, Transport::WebSocket);
         let (ours, ends) = channels(&limits);
         let session = run_session(shared.config.clone(), info, ends, shared.shutdown.clone());
-        tokio::join!(session, websocket_session(limits, peer, socket, ours));
+        tokio::join!(session, websocket_session(peer, socket, ours));
         drop(shared);
         drop(session_alive);
     });
@@ -505,12 +502,10 @@ fn websocket(
 /// falls more than `max_unsent_bytes` behind, or that takes no bytes for
 /// `idle_timeout` while a reply waits, is disconnected.
 async fn websocket_session(
-    limits: Limits,
     peer: SocketAddr,
     socket: WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>,
     channels: SessionChannels,
 ) {
-    let stall = limits.idle_timeout;
     let SessionChannels {
         requests,
         mut replies,
@@ -523,13 +518,15 @@ async fn websocket_session(
             let len = reply.len();
             let text = String::from_utf8(reply)
                 .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned());
-            match tokio::time::timeout(stall, sink.send(Message::Text(text.into()))).await {
-                Ok(Ok(())) => unsent.fetch_sub(len, Ordering::AcqRel),
-                Ok(Err(_)) => return,
-                Err(_) => {
-                    tracing::warn!(%peer, "the client read nothing for {stall:?}; disconnecting it");
+            // A client that takes nothing for `idle_timeout` fails the send: the
+            // socket under it is a `WriteStall`.
+            match sink.send(Message::Text(text.into())).await {
+                Ok(()) => unsent.fetch_sub(len, Ordering::AcqRel),
+                Err(WsError::Io(err)) if err.kind() == std::io::ErrorKind::TimedOut => {
+                    tracing::warn!(%peer, "{err}; disconnecting it");
                     return;
                 }
+                Err(_) => return,
             };
         }
         // The session ended (idle, or shutdown after answering): say goodbye.

@@ -53,14 +53,27 @@ impl Limits {
             max_message_bytes: self.max_message_bytes.clamp(64, 1 << 30),
             max_reply_bytes,
             max_concurrent: self.max_concurrent.clamp(1, 1 << 16),
-            idle_timeout: self.idle_timeout.max(Duration::from_secs(1)),
+            idle_timeout: self.idle_timeout.clamp(Duration::from_secs(1), MAX_TIMEOUT),
             max_rids: self.max_rids.clamp(1, 1 << 20),
             max_unsent_bytes: self.max_unsent_bytes.max(max_reply_bytes),
             max_connections: self.max_connections.clamp(1, 1 << 16),
-            header_timeout: self.header_timeout.max(Duration::from_millis(100)),
+            header_timeout: self
+                .header_timeout
+                .clamp(Duration::from_millis(100), MAX_TIMEOUT),
         }
     }
+
+    /// Bodies and WebSocket messages a little over `max_message_bytes` are still
+    /// read, so that they get a JSON-RPC error rather than a bare refusal; far larger
+    /// ones are cut off by the transport at this size.
+    pub(crate) fn transport_limit(&self) -> usize {
+        self.max_message_bytes.saturating_mul(2).max(1024)
+    }
 }
+
+/// The longest timeout honoured: a day. Longer ones would overflow the deadlines
+/// computed from them.
+const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
 impl Default for Limits {
     fn default() -> Self {
@@ -189,14 +202,14 @@ pub async fn run_session(
             message = requests.recv(), if open && inflight.len() < limits.max_concurrent => {
                 match message {
                     Some(message) => {
-                        idle.as_mut().reset(deadline(limits.idle_timeout));
+                        idle.as_mut().reset(Instant::now() + limits.idle_timeout);
                         inflight.push(answer(&rt, &cx, message, limits.max_message_bytes));
                     }
                     None => open = false,
                 }
             }
             Some(reply) = inflight.next(), if !inflight.is_empty() => {
-                idle.as_mut().reset(deadline(limits.idle_timeout));
+                idle.as_mut().reset(Instant::now() + limits.idle_timeout);
                 let Some(reply) = reply else { continue };
                 let behind = unsent.fetch_add(reply.len(), Ordering::AcqRel) + reply.len();
                 if behind > limits.max_unsent_bytes {
@@ -223,13 +236,6 @@ pub async fn run_session(
     }
     drop(inflight);
     drop(rt);
-}
-
-/// `after` from now; far in the future for a duration too large to add.
-fn deadline(after: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(after)
-        .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600))
 }
 
 /// A session's runtime (the table's ops, the limits on its rids, the host's setup),
@@ -266,7 +272,7 @@ fn session_runtime(
 pub(crate) async fn answer_alone(
     config: SessionConfig,
     info: SessionInfo,
-    message: Vec<u8>,
+    message: &[u8],
 ) -> Option<Vec<u8>> {
     let (rt, permits, limits) = session_runtime(config, &info);
     let cx = rpc::Context {
@@ -279,9 +285,10 @@ pub(crate) async fn answer_alone(
 async fn answer(
     rt: &Runtime,
     cx: &rpc::Context<'_>,
-    message: Vec<u8>,
+    message: impl AsRef<[u8]>,
     max_bytes: usize,
 ) -> Option<Vec<u8>> {
+    let message = message.as_ref();
     if message.len() > max_bytes {
         tracing::debug!(bytes = message.len(), "message over the size limit");
         return Some(rpc::refusal(
@@ -292,5 +299,25 @@ async fn answer(
             ),
         ));
     }
-    rpc::handle_message(rt, cx, &message).await
+    rpc::handle_message(rt, cx, message).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A timeout too long to add to a deadline is cut to a day, so that no session
+    /// or connection panics computing one.
+    #[test]
+    fn timeouts_are_clamped_to_a_day() {
+        let limits = Limits {
+            idle_timeout: Duration::MAX,
+            header_timeout: Duration::MAX,
+            ..Limits::default()
+        }
+        .clamped();
+        assert_eq!(limits.idle_timeout, MAX_TIMEOUT);
+        assert_eq!(limits.header_timeout, MAX_TIMEOUT);
+        let _ = Instant::now() + limits.idle_timeout;
+    }
 }

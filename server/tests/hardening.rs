@@ -580,3 +580,55 @@ async fn a_refusal_closes_the_connection() {
     assert_eq!(answers.matches("HTTP/1.1 ").count(), 1, "{answers}");
     running.stop().await;
 }
+
+/// A WebSocket client that stops reading while under `max_unsent_bytes` is cut off
+/// once a reply has waited `idle_timeout` on its full socket, and its place under
+/// `max_connections` comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_client_that_stops_reading_loses_its_connection() {
+    let limits = Limits {
+        max_connections: 1,
+        idle_timeout: Duration::from_secs(1),
+        ..Limits::default()
+    };
+    let running = Running::start(server(limits).build().unwrap()).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(running.addr).await.unwrap();
+    let mut request = running
+        .url
+        .replacen("http://", "ws://", 1)
+        .into_client_request()
+        .unwrap();
+    let token = running.token.clone().unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::client_async(request, stream)
+        .await
+        .unwrap();
+    // Replies of 16 MiB in all, under max_unsent_bytes (32 MiB) but more than the
+    // sockets hold; then nothing is read.
+    for id in 0..256 {
+        let request =
+            json!({"jsonrpc": "2.0", "id": id, "method": "op_blob_sync", "params": [65_536]});
+        ws.send(Message::Text(request.to_string().into()))
+            .await
+            .unwrap();
+    }
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let (status, text) = running.post_raw(add(1).to_string()).await;
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503, "{text}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stalled WebSocket still holds the only connection"
+        );
+        tokio::task::yield_now().await;
+    }
+    drop(ws);
+    running.stop().await;
+}

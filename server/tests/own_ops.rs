@@ -258,30 +258,29 @@ async fn other_requests_get_plain_answers() {
     let (status, headers, _) = send(client.put(format!("{base}/"))).await;
     assert_eq!(status, 405);
     assert_eq!(headers["allow"], "GET, HEAD, POST");
-    let old_handshake = client
-        .get(format!("{base}/"))
-        .header("connection", "Upgrade")
-        .header("upgrade", "websocket")
-        .header("sec-websocket-version", "8")
-        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
-    let (status, headers, _) = send(old_handshake).await;
+    // A WebSocket handshake of `version`, with these `Sec-WebSocket-Key`s.
+    let handshake = |version: &str, keys: &[&str]| {
+        let mut request = client
+            .get(format!("{base}/"))
+            .header("connection", "keep-alive, Upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", version);
+        for key in keys {
+            request = request.header("sec-websocket-key", *key);
+        }
+        request
+    };
+    let good_key = "dGhlIHNhbXBsZSBub25jZQ==";
+    let (status, headers, _) = send(handshake("8", &[good_key])).await;
     assert_eq!(status, 426);
     assert_eq!(headers["sec-websocket-version"], "13");
-    let keyless = client
-        .get(format!("{base}/"))
-        .header("connection", "keep-alive, Upgrade")
-        .header("upgrade", "websocket")
-        .header("sec-websocket-version", "13");
-    let (status, _, _) = send(keyless).await;
+    let (status, _, _) = send(handshake("13", &[])).await;
     assert_eq!(status, 400);
-    let short_key = client
-        .get(format!("{base}/"))
-        .header("connection", "Upgrade")
-        .header("upgrade", "websocket")
-        .header("sec-websocket-version", "13")
-        .header("sec-websocket-key", "c2hvcnQ=");
-    let (status, _, text) = send(short_key).await;
+    let (status, _, text) = send(handshake("13", &["c2hvcnQ="])).await;
     assert_eq!(status, 400);
     assert!(text.contains("16 bytes"), "{text}");
+    let (status, _, text) = send(handshake("13", &[good_key, good_key])).await;
+    assert_eq!(status, 400);
+    assert!(text.contains("one Sec-WebSocket-Key"), "{text}");
     running.stop().await;
 }
