@@ -373,17 +373,9 @@ impl fmt::Display for ExpectedNames<'_> {
     }
 }
 
-/// Takes a required argument's slot, or fails naming the parameter.
-#[inline]
-pub fn required<T>(slot: Option<T>, meta: &'static OpMeta, index: usize) -> Result<T, OpError> {
-    match slot {
-        Some(value) => Ok(value),
-        None => Err(missing(meta, index)),
-    }
-}
-
+/// The error of a required argument left out, naming the parameter.
 #[cold]
-fn missing(meta: &'static OpMeta, index: usize) -> OpError {
+pub(crate) fn missing(meta: &'static OpMeta, index: usize) -> OpError {
     let text = match meta.arguments().nth(index) {
         Some(ParamMeta { name, ty, .. }) => format!("missing argument '{name}' ({ty})"),
         None => format!("missing argument {index}"),

@@ -31,8 +31,10 @@ mod builtin;
 mod decl;
 mod dispatch;
 mod error;
+mod kind;
 mod lex;
 mod resources;
+mod rid;
 mod runtime;
 mod scalar;
 mod state;
@@ -76,6 +78,7 @@ pub use opkit_macros::extension;
 #[doc = include_str!("op.md")]
 pub use opkit_macros::op;
 pub use resources::{Resource, ResourceBudget, ResourceId, ResourceTable};
+pub use rid::Rid;
 pub use runtime::{Completion, OpRef, Policy, Runtime};
 pub use state::OpState;
 

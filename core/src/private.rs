@@ -18,9 +18,8 @@ use futures_util::future::select_all;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-pub use crate::args::{
-    ArgError, ArgSlots, decode as decode_args, deserialize, put, required, skip,
-};
+pub use crate::args::{ArgError, ArgSlots, decode as decode_args, deserialize, put, skip};
+pub use crate::kind::{Probe, ProbeDefault};
 pub use crate::decl::{
     AsyncCall, Handler, OpDecl, OpFuture, OpMeta, OpMode, OpOutput, ParamKindMeta, ParamMeta,
     SyncCall,
@@ -488,3 +487,27 @@ impl<T> SendGuard<T> {
 // SAFETY: a `SendGuard<T>` can only be made by `new`, which requires `T: Send`, and
 // it is invariant in `T`, so it cannot become a guard of another type.
 unsafe impl<T> Send for SendGuard<T> {}
+
+/// An optional `#[resource]` parameter: `None` for a left-out or `null` rid, else
+/// the rid's resource if it is a `T`.
+pub fn resource_opt<T: Resource>(
+    meta: &'static OpMeta,
+    state: &RefCell<OpState>,
+    param: &'static str,
+    rid: Option<ResourceId>,
+) -> Result<Option<Arc<T>>, OpError> {
+    rid.map(|rid| resource(meta, state, param, rid)).transpose()
+}
+
+/// The token that closing an optional `#[resource]`'s rid cancels, if it was given.
+pub fn cancel_token_opt(
+    state: &RefCell<OpState>,
+    rid: Option<ResourceId>,
+) -> Option<CancellationToken> {
+    rid.map(|rid| cancel_token(state, rid))
+}
+
+/// The tokens of a call's resources, the left-out optional ones skipped.
+pub fn cancels<const N: usize>(tokens: [Option<CancellationToken>; N]) -> Vec<CancellationToken> {
+    tokens.into_iter().flatten().collect()
+}

@@ -53,7 +53,7 @@ const PARAMS: &[ParamRow] = &[
         sync: Some("moved"),
         blocking: Some("moved"),
         async_fn: Some("moved"),
-        notes: "may be left out: by name, or at the end of a positional list",
+        notes: "may be left out: by name, or at the end of a positional list; an alias of `Option` too",
     },
     ParamRow {
         ty: "`&str`",
@@ -190,6 +190,15 @@ const PARAMS: &[ParamRow] = &[
         async_fn: Some("looked up"),
         notes: "as above, the body keeps a handle",
     },
+    ParamRow {
+        ty: "`Option<&T>`, `Option<Arc<T>>`",
+        attr: "`#[resource]`",
+        example: "#[resource] cancel: Option<&Note>",
+        sync: Some("looked up"),
+        blocking: Some("looked up"),
+        async_fn: Some("looked up"),
+        notes: "a rid that may be left out or `null`; when given, closing it interrupts the call",
+    },
 ];
 
 const RETURNS: &[ReturnRow] = &[
@@ -212,7 +221,7 @@ const RETURNS: &[ReturnRow] = &[
         answer: "the value, or the error with the op named",
     },
     ReturnRow {
-        ty: "`io::Result<T>` and other `…Result<T>` aliases",
+        ty: "`io::Result<T>` and any other alias of `Result`",
         rust: "std::io::Result<u64>",
         body: "std::fs::metadata(\".\").map(|m| m.len())",
         answer: "as `Result`; an `io::Error` keeps its class and errno name",
@@ -234,6 +243,12 @@ const RETURNS: &[ReturnRow] = &[
         rust: "Result<NewResource<Note>, OpError>",
         body: "Ok::<_, OpError>(NewResource(Note::default()))",
         answer: "the rid, or the error",
+    },
+    ReturnRow {
+        ty: "`T: Serialize` holding `Rid<R>`s",
+        rust: "Opened",
+        body: "Opened { rid: Rid::new(Note::default()), name: String::new() }",
+        answer: "the value, each `Rid` as the rid of its resource, added to the caller's table",
     },
 ];
 
@@ -281,7 +296,7 @@ fn render_pass_test() -> String {
          use std::path::Path;\n\
          use std::rc::Rc;\n\
          use std::sync::Arc;\n\n\
-         use opkit::{ByteBuf, NewResource, OpError, OpState, Resource, op};\n\n\
+         use opkit::{ByteBuf, NewResource, OpError, OpState, Resource, Rid, op};\n\n\
          #[derive(Clone, serde::Serialize, serde::Deserialize)]\n\
          pub struct Point {\n    x: i32,\n    y: i32,\n}\n\n\
          #[derive(Clone)]\n\
@@ -289,7 +304,9 @@ fn render_pass_test() -> String {
          pub struct Counter;\n\n\
          #[derive(Default)]\n\
          pub struct Note;\n\n\
-         impl Resource for Note {}\n",
+         impl Resource for Note {}\n\n\
+         #[derive(serde::Serialize)]\n\
+         pub struct Opened {\n    rid: Rid<Note>,\n    name: String,\n}\n",
     );
     for (index, row) in PARAMS.iter().enumerate() {
         let name = row.example.split(':').next().unwrap_or("x");

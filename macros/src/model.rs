@@ -51,14 +51,17 @@ pub struct Param {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParamKind {
     /// Decoded from the JSON arguments as `decode`; `borrowed` when the body takes a
-    /// reference to it (`&str` decodes a `String` and lends it).
-    Serde {
-        decode: Type,
-        borrowed: bool,
+    /// reference to it (`&str` decodes a `String` and lends it). Whether it may be
+    /// left out is the compiler's to say, on `decode` (`Option` and its aliases).
+    Serde { decode: Type, borrowed: bool },
+    /// A rid in the JSON arguments, looked up as a `T` in the resource table;
+    /// `optional` for `Option<&T>` and `Option<Arc<T>>`, which take a left-out or
+    /// `null` rid as `None`.
+    Resource {
+        resource: Type,
+        by: ResourceBy,
         optional: bool,
     },
-    /// A rid in the JSON arguments, looked up as a `T` in the resource table.
-    Resource { resource: Type, by: ResourceBy },
     /// A byte buffer passed beside the arguments.
     Buffer(BufferKind),
     /// `#[state] &T`: borrowed in the sync entry, cloned for an async entry.
@@ -98,26 +101,13 @@ impl ParamKind {
     }
 }
 
-/// What the op returns.
+/// What the op returns. Its kind (a `Result`, `ByteBuf`, `NewResource`, a value) is
+/// not read here: the expansion asks `opkit::__private::Probe` on the concrete type,
+/// so aliases and macro-made types get the kind of what they stand for.
 pub struct Ret {
     /// The return type as written; `None` for `()`.
     pub ty: Option<Type>,
-    pub kind: RetKind,
-    /// Whether the op returns a `Result` (or an alias such as `io::Result<T>`).
-    pub fallible: bool,
-    /// The error type when it is written out: `E` of `Result<T, E>`.
-    pub error: Option<Type>,
     pub span: Span,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum RetKind {
-    /// A `Serialize` value (including `()`).
-    Value(Type),
-    /// `NewResource<T>`: added to the table, answered with its rid.
-    Resource(Type),
-    /// `ByteBuf`: the result is the bytes themselves, not JSON.
-    Bytes,
 }
 
 /// A type as a person writes it: `&str`, `Option<Vec<u8>>`, `&mut [u8]`.

@@ -1,5 +1,5 @@
 //! Parsing an op's signature: each parameter classified once into a [`ParamKind`],
-//! the return type into a [`RetKind`].
+//! the return type checked for borrows (its kind is the compiler's to decide).
 
 use proc_macro2::Span;
 use quote::ToTokens;
@@ -8,12 +8,12 @@ use syn::visit::Visit;
 use syn::visit_mut::VisitMut as _;
 use syn::{
     Attribute, FnArg, GenericArgument, Ident, ItemFn, Lifetime, Pat, PathArguments, ReturnType,
-    Type, TypePath, parse_quote, parse_quote_spanned,
+    Type, TypePath, parse_quote_spanned,
 };
 
 use crate::attr::OpOptions;
 use crate::errors::Errors;
-use crate::model::{BufferKind, Entries, OpSpec, Param, ParamKind, ResourceBy, Ret, RetKind};
+use crate::model::{BufferKind, Entries, OpSpec, Param, ParamKind, ResourceBy, Ret};
 
 /// The attributes opkit reads on a parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,25 +173,10 @@ pub fn classify(attr: Option<ParamAttr>, ty: &Type) -> syn::Result<ParamKind> {
         Some(ParamAttr::Buffer) => buffer_kind(ty).map(ParamKind::Buffer).ok_or_else(|| {
             syn::Error::new_spanned(ty, "`#[buffer]` takes `&[u8]`, `&mut [u8]` or `Vec<u8>`")
         }),
-        Some(ParamAttr::Resource) => match ty {
-            Type::Reference(r) if r.mutability.is_some() => Err(syn::Error::new_spanned(
-                ty,
-                "resources are shared, so `#[resource]` cannot be `&mut`; take `&T` and use interior mutability",
-            )),
-            Type::Reference(r) => Ok(ParamKind::Resource {
-                resource: peel(&r.elem).clone(),
-                by: ResourceBy::Ref,
-            }),
-            _ => match generic_of(ty, "Arc") {
-                Some(inner) => Ok(ParamKind::Resource {
-                    resource: inner.clone(),
-                    by: ResourceBy::Arc,
-                }),
-                None => Err(syn::Error::new_spanned(
-                    ty,
-                    "`#[resource]` takes `&T` or `Arc<T>` where `T: Resource`",
-                )),
-            },
+        Some(ParamAttr::Resource) => match generic_of(ty, "Option") {
+            // An optional rid: the reference inside is syntax the macro must see.
+            Some(inner) => resource_kind(inner, true),
+            None => resource_kind(ty, false),
         },
         Some(ParamAttr::Serde) => classify_plain(ty),
         None if matches!(buffer_kind(ty), Some(BufferKind::Ref | BufferKind::Owned)) => {
@@ -201,6 +186,33 @@ pub fn classify(attr: Option<ParamAttr>, ty: &Type) -> syn::Result<ParamKind> {
             ))
         }
         None => classify_plain(ty),
+    }
+}
+
+/// `#[resource] r: &T` or `Arc<T>`, or inside `Option<..>` when `optional`.
+fn resource_kind(ty: &Type, optional: bool) -> syn::Result<ParamKind> {
+    let ty = peel(ty);
+    match ty {
+        Type::Reference(r) if r.mutability.is_some() => Err(syn::Error::new_spanned(
+            ty,
+            "resources are shared, so `#[resource]` cannot be `&mut`; take `&T` and use interior mutability",
+        )),
+        Type::Reference(r) => Ok(ParamKind::Resource {
+            resource: peel(&r.elem).clone(),
+            by: ResourceBy::Ref,
+            optional,
+        }),
+        _ => match generic_of(ty, "Arc") {
+            Some(inner) => Ok(ParamKind::Resource {
+                resource: inner.clone(),
+                by: ResourceBy::Arc,
+                optional,
+            }),
+            None => Err(syn::Error::new_spanned(
+                ty,
+                "`#[resource]` takes `&T`, `Arc<T>`, `Option<&T>` or `Option<Arc<T>>` where `T: Resource`",
+            )),
+        },
     }
 }
 
@@ -233,7 +245,6 @@ fn classify_plain(ty: &Type) -> syn::Result<ParamKind> {
             elem => elem.clone(),
         };
         return Ok(ParamKind::Serde {
-            optional: generic_of(&decode, "Option").is_some(),
             decode,
             borrowed: true,
         });
@@ -251,7 +262,6 @@ fn classify_plain(ty: &Type) -> syn::Result<ParamKind> {
     Ok(ParamKind::Serde {
         decode,
         borrowed: false,
-        optional: generic_of(ty, "Option").is_some(),
     })
 }
 
@@ -329,9 +339,6 @@ fn parse_return(output: &ReturnType, errors: &mut Errors) -> Ret {
         ReturnType::Default => {
             return Ret {
                 ty: None,
-                kind: RetKind::Value(parse_quote!(())),
-                error: None,
-                fallible: false,
                 span: Span::call_site(),
             };
         }
@@ -356,23 +363,9 @@ fn parse_return(output: &ReturnType, errors: &mut Errors) -> Ret {
             "an op cannot return `impl Trait`; name the return type",
         );
     }
-    // `Result<T, E>` and aliases such as `io::Result<T>` or `FsResult<T>`.
-    let result_args = type_args(&ty, |ident| ident.to_string().ends_with("Result"));
-    let (ok, error, fallible) = match result_args {
-        Some(args) => (args[0].clone(), args.get(1).map(|e| (*e).clone()), true),
-        None => (ty.clone(), None, false),
-    };
-    let kind = match generic_of(&ok, "NewResource") {
-        Some(resource) => RetKind::Resource(resource.clone()),
-        None if is_named(&ok, "ByteBuf") => RetKind::Bytes,
-        None => RetKind::Value(ok),
-    };
     Ret {
         span: ty.span(),
         ty: Some(ty),
-        kind,
-        error,
-        fallible,
     }
 }
 
@@ -437,11 +430,10 @@ mod tests {
         classify(attr, &ty).map_err(|e| e.to_string())
     }
 
-    fn serde(decode: &str, borrowed: bool, optional: bool) -> ParamKind {
+    fn serde(decode: &str, borrowed: bool) -> ParamKind {
         ParamKind::Serde {
             decode: syn::parse_str(decode).unwrap(),
             borrowed,
-            optional,
         }
     }
 
@@ -449,22 +441,22 @@ mod tests {
     fn classifies_plain_parameters() {
         use ParamKind::*;
         let table: &[(&str, ParamKind)] = &[
-            ("u32", serde("u32", false, false)),
-            ("String", serde("String", false, false)),
-            ("Option<u32>", serde("Option<u32>", false, true)),
+            ("u32", serde("u32", false)),
+            ("String", serde("String", false)),
+            ("Option<u32>", serde("Option<u32>", false)),
             (
                 "std::option::Option<String>",
-                serde("std::option::Option<String>", false, true),
+                serde("std::option::Option<String>", false),
             ),
-            ("&str", serde("::std::string::String", true, false)),
-            ("&[u32]", serde("::std::vec::Vec<u32>", true, false)),
-            ("&Path", serde("::std::path::PathBuf", true, false)),
+            ("&str", serde("::std::string::String", true)),
+            ("&[u32]", serde("::std::vec::Vec<u32>", true)),
+            ("&Path", serde("::std::path::PathBuf", true)),
             (
                 "&std::path::Path",
-                serde("::std::path::PathBuf", true, false),
+                serde("::std::path::PathBuf", true),
             ),
-            ("&Config", serde("Config", true, false)),
-            ("&Option<String>", serde("Option<String>", true, true)),
+            ("&Config", serde("Config", true)),
+            ("&Option<String>", serde("Option<String>", true)),
             ("&OpState", OpStateRef),
             ("&mut opkit::OpState", OpStateMut),
             ("Rc<RefCell<OpState>>", OpStateRc),
@@ -491,6 +483,7 @@ mod tests {
                 Resource {
                     resource: t("File"),
                     by: ResourceBy::Ref,
+                    optional: false,
                 },
             ),
             (
@@ -499,6 +492,25 @@ mod tests {
                 Resource {
                     resource: t("File"),
                     by: ResourceBy::Arc,
+                    optional: false,
+                },
+            ),
+            (
+                ParamAttr::Resource,
+                "Option<&File>",
+                Resource {
+                    resource: t("File"),
+                    by: ResourceBy::Ref,
+                    optional: true,
+                },
+            ),
+            (
+                ParamAttr::Resource,
+                "Option<Arc<File>>",
+                Resource {
+                    resource: t("File"),
+                    by: ResourceBy::Arc,
+                    optional: true,
                 },
             ),
         ];
@@ -535,7 +547,7 @@ mod tests {
             (
                 Some(ParamAttr::Resource),
                 "File",
-                "`#[resource]` takes `&T` or `Arc<T>`",
+                "`#[resource]` takes `&T`, `Arc<T>`",
             ),
         ];
         for (attr, ty, message) in table {
@@ -555,22 +567,20 @@ mod tests {
     }
 
     #[test]
-    fn classifies_returns() {
+    fn checks_returns_for_borrows_only() {
         let (r, e) = ret(quote!());
-        assert!(e.is_empty() && !r.fallible && r.ty.is_none());
-        let (r, _) = ret(quote!(-> Result<u64, MyError>));
-        assert!(r.fallible);
-        assert_eq!(r.kind, RetKind::Value(parse_quote!(u64)));
-        assert_eq!(r.error, Some(parse_quote!(MyError)));
-        let (r, _) = ret(quote!(-> std::io::Result<NewResource<File>>));
-        assert!(r.fallible && r.error.is_none());
-        assert_eq!(r.kind, RetKind::Resource(parse_quote!(File)));
-        let (r, _) = ret(quote!(-> Result<opkit::ByteBuf, OpError>));
-        assert_eq!(r.kind, RetKind::Bytes);
-        let (r, _) = ret(quote!(-> Vec<String>));
-        assert_eq!(r.kind, RetKind::Value(parse_quote!(Vec<String>)));
-        let (_, e) = ret(quote!(-> &'static str));
-        assert!(e.is_empty(), "{e:?}");
+        assert!(e.is_empty() && r.ty.is_none());
+        // The kind of a return is the compiler's to decide: every owned type passes.
+        for ok in [
+            quote!(-> Result<u64, MyError>),
+            quote!(-> std::io::Result<NewResource<File>>),
+            quote!(-> Fallible<ByteBuf>),
+            quote!(-> LookupResult),
+            quote!(-> &'static str),
+        ] {
+            let (r, e) = ret(ok.clone());
+            assert!(e.is_empty() && r.ty.is_some(), "{ok}: {e:?}");
+        }
         let (_, e) = ret(quote!(-> &str));
         assert_eq!(e.len(), 1);
         let (_, e) = ret(quote!(-> Cow<'a, str>));

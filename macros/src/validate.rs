@@ -121,4 +121,30 @@ fn check_function(func: &ItemFn, errors: &mut Errors) {
     if let Some(variadic) = &sig.variadic {
         errors.push(variadic, "an op cannot be variadic");
     }
+    if let Some(self_type) = mentions_self(sig) {
+        errors.push(
+            self_type,
+            "an op is a free function, not an associated one: its companion struct cannot go inside an `impl`; move the function out of the `impl` and name the type instead of `Self`",
+        );
+    }
+}
+
+/// The first `Self` in the signature: the function is inside an `impl` (without it
+/// rustc reports only that a struct cannot go there).
+pub fn mentions_self(sig: &syn::Signature) -> Option<proc_macro2::Ident> {
+    use syn::visit::Visit;
+    struct Finder(Option<proc_macro2::Ident>);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_ident(&mut self, ident: &'ast proc_macro2::Ident) {
+            if ident == "Self" && self.0.is_none() {
+                self.0 = Some(ident.clone());
+            }
+        }
+    }
+    let mut finder = Finder(None);
+    for input in &sig.inputs {
+        finder.visit_fn_arg(input);
+    }
+    finder.visit_return_type(&sig.output);
+    finder.0
 }

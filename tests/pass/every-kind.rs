@@ -8,7 +8,7 @@ use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use opkit::{ByteBuf, NewResource, OpError, OpState, Resource, op};
+use opkit::{ByteBuf, NewResource, OpError, OpState, Resource, Rid, op};
 
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Point {
@@ -25,6 +25,12 @@ pub struct Counter;
 pub struct Note;
 
 impl Resource for Note {}
+
+#[derive(serde::Serialize)]
+pub struct Opened {
+    rid: Rid<Note>,
+    name: String,
+}
 
 #[op]
 pub fn op_param_0(count: u32) {
@@ -157,6 +163,16 @@ pub async fn op_param_16_future(#[resource] note: Arc<Note>) {
 }
 
 #[op]
+pub fn op_param_17(#[resource] cancel: Option<&Note>) {
+    let _ = &cancel;
+}
+
+#[op]
+pub async fn op_param_17_future(#[resource] cancel: Option<&Note>) {
+    let _ = &cancel;
+}
+
+#[op]
 pub fn op_return_0() -> () {
     
 }
@@ -226,6 +242,16 @@ pub async fn op_return_6_future() -> Result<NewResource<Note>, OpError> {
     Ok::<_, OpError>(NewResource(Note::default()))
 }
 
+#[op]
+pub fn op_return_7() -> Opened {
+    Opened { rid: Rid::new(Note::default()), name: String::new() }
+}
+
+#[op]
+pub async fn op_return_7_future() -> Opened {
+    Opened { rid: Rid::new(Note::default()), name: String::new() }
+}
+
 opkit::extension!(every_kind, ops = [
     op_param_0,
     op_param_0_future,
@@ -253,6 +279,8 @@ opkit::extension!(every_kind, ops = [
     op_param_15_future,
     op_param_16,
     op_param_16_future,
+    op_param_17,
+    op_param_17_future,
     op_return_0,
     op_return_0_future,
     op_return_1,
@@ -267,6 +295,8 @@ opkit::extension!(every_kind, ops = [
     op_return_5_future,
     op_return_6,
     op_return_6_future,
+    op_return_7,
+    op_return_7_future,
 ]);
 
 fn main() {

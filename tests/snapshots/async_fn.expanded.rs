@@ -33,7 +33,10 @@ impl op_sleep {
                 name: "ms",
                 ty: "u64",
                 kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: false,
+                optional: {
+                    use ::opkit::__private::ProbeDefault as _;
+                    ::opkit::__private::Probe::<u64>::OPTIONAL
+                },
             },
             ::opkit::__private::ParamMeta {
                 name: "state",
@@ -44,7 +47,10 @@ impl op_sleep {
         ],
         ret: "Result<usize, OpError>",
         permission: ::core::option::Option::None,
-        returns_bytes: false,
+        returns_bytes: {
+            use ::opkit::__private::ProbeDefault as _;
+            ::opkit::__private::Probe::<Result<usize, OpError>>::RETURNS_BYTES
+        },
     };
     #[inline]
     fn __decode(
@@ -73,9 +79,17 @@ impl op_sleep {
                 }
             }
         }
+        use ::opkit::__private::ProbeDefault as _;
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok((
-            ::opkit::__private::required(__slots.0, Self::META, 0usize)?,
+            match __slots.0 {
+                ::core::option::Option::Some(__value) => __value,
+                ::core::option::Option::None => {
+                    ::opkit::__private::Probe::<
+                        u64,
+                    >::__opkit_missing(Self::META, 0usize)?
+                }
+            },
         ))
     }
     fn __finish(
@@ -83,15 +97,12 @@ impl op_sleep {
         __state: &::core::cell::RefCell<::opkit::__private::OpState>,
         __out: &mut ::std::vec::Vec<u8>,
     ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
-        let __ret = match __ret {
-            ::core::result::Result::Ok(__value) => __value,
-            ::core::result::Result::Err(__err) => {
-                return ::core::result::Result::Err(
-                    ::opkit::__private::op_error(Self::META, __err),
-                );
-            }
-        };
-        ::opkit::__private::write_json::<usize>(Self::META, __out, &__ret)
+        use ::opkit::__private::ProbeDefault as _;
+        let __ok = ::opkit::__private::Probe::<
+            Result<usize, OpError>,
+        >::__opkit_ok(Self::META, __ret)?;
+        ::opkit::__private::Probe::of(&__ok)
+            .__opkit_write(Self::META, __state, __out, __ok)
     }
     fn __async(
         __c: ::opkit::__private::AsyncCall<'_>,

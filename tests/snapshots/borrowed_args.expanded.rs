@@ -45,30 +45,45 @@ impl op_join {
                 name: "dir",
                 ty: "&Path",
                 kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: false,
+                optional: {
+                    use ::opkit::__private::ProbeDefault as _;
+                    ::opkit::__private::Probe::<::std::path::PathBuf>::OPTIONAL
+                },
             },
             ::opkit::__private::ParamMeta {
                 name: "name",
                 ty: "&str",
                 kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: false,
+                optional: {
+                    use ::opkit::__private::ProbeDefault as _;
+                    ::opkit::__private::Probe::<::std::string::String>::OPTIONAL
+                },
             },
             ::opkit::__private::ParamMeta {
                 name: "parts",
                 ty: "&[String]",
                 kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: false,
+                optional: {
+                    use ::opkit::__private::ProbeDefault as _;
+                    ::opkit::__private::Probe::<::std::vec::Vec<String>>::OPTIONAL
+                },
             },
             ::opkit::__private::ParamMeta {
                 name: "suffix",
                 ty: "Option<String>",
                 kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: true,
+                optional: {
+                    use ::opkit::__private::ProbeDefault as _;
+                    ::opkit::__private::Probe::<Option<String>>::OPTIONAL
+                },
             },
         ],
         ret: "String",
         permission: ::core::option::Option::None,
-        returns_bytes: false,
+        returns_bytes: {
+            use ::opkit::__private::ProbeDefault as _;
+            ::opkit::__private::Probe::<String>::RETURNS_BYTES
+        },
     };
     #[inline]
     fn __decode(
@@ -137,12 +152,41 @@ impl op_join {
                 }
             }
         }
+        use ::opkit::__private::ProbeDefault as _;
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok((
-            ::opkit::__private::required(__slots.0, Self::META, 0usize)?,
-            ::opkit::__private::required(__slots.1, Self::META, 1usize)?,
-            ::opkit::__private::required(__slots.2, Self::META, 2usize)?,
-            ::core::option::Option::flatten(__slots.3),
+            match __slots.0 {
+                ::core::option::Option::Some(__value) => __value,
+                ::core::option::Option::None => {
+                    ::opkit::__private::Probe::<
+                        ::std::path::PathBuf,
+                    >::__opkit_missing(Self::META, 0usize)?
+                }
+            },
+            match __slots.1 {
+                ::core::option::Option::Some(__value) => __value,
+                ::core::option::Option::None => {
+                    ::opkit::__private::Probe::<
+                        ::std::string::String,
+                    >::__opkit_missing(Self::META, 1usize)?
+                }
+            },
+            match __slots.2 {
+                ::core::option::Option::Some(__value) => __value,
+                ::core::option::Option::None => {
+                    ::opkit::__private::Probe::<
+                        ::std::vec::Vec<String>,
+                    >::__opkit_missing(Self::META, 2usize)?
+                }
+            },
+            match __slots.3 {
+                ::core::option::Option::Some(__value) => __value,
+                ::core::option::Option::None => {
+                    ::opkit::__private::Probe::<
+                        Option<String>,
+                    >::__opkit_missing(Self::META, 3usize)?
+                }
+            },
         ))
     }
     fn __finish(
@@ -150,7 +194,10 @@ impl op_join {
         __state: &::core::cell::RefCell<::opkit::__private::OpState>,
         __out: &mut ::std::vec::Vec<u8>,
     ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
-        ::opkit::__private::write_json::<String>(Self::META, __out, &__ret)
+        use ::opkit::__private::ProbeDefault as _;
+        let __ok = ::opkit::__private::Probe::<String>::__opkit_ok(Self::META, __ret)?;
+        ::opkit::__private::Probe::of(&__ok)
+            .__opkit_write(Self::META, __state, __out, __ok)
     }
     fn __sync(
         __c: &mut ::opkit::__private::SyncCall<'_>,

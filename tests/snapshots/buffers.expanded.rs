@@ -42,7 +42,10 @@ impl op_copy {
         ],
         ret: "usize",
         permission: ::core::option::Option::None,
-        returns_bytes: false,
+        returns_bytes: {
+            use ::opkit::__private::ProbeDefault as _;
+            ::opkit::__private::Probe::<usize>::RETURNS_BYTES
+        },
     };
     #[inline]
     fn __decode(
@@ -65,6 +68,7 @@ impl op_copy {
                 }
             }
         }
+        use ::opkit::__private::ProbeDefault as _;
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok(())
     }
@@ -73,7 +77,10 @@ impl op_copy {
         __state: &::core::cell::RefCell<::opkit::__private::OpState>,
         __out: &mut ::std::vec::Vec<u8>,
     ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
-        ::opkit::__private::write_json::<usize>(Self::META, __out, &__ret)
+        use ::opkit::__private::ProbeDefault as _;
+        let __ok = ::opkit::__private::Probe::<usize>::__opkit_ok(Self::META, __ret)?;
+        ::opkit::__private::Probe::of(&__ok)
+            .__opkit_write(Self::META, __state, __out, __ok)
     }
     fn __async(
         __c: ::opkit::__private::AsyncCall<'_>,
@@ -139,7 +146,10 @@ impl op_fill_later {
                 name: "byte",
                 ty: "u8",
                 kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: false,
+                optional: {
+                    use ::opkit::__private::ProbeDefault as _;
+                    ::opkit::__private::Probe::<u8>::OPTIONAL
+                },
             },
             ::opkit::__private::ParamMeta {
                 name: "log",
@@ -150,7 +160,10 @@ impl op_fill_later {
         ],
         ret: "usize",
         permission: ::core::option::Option::None,
-        returns_bytes: false,
+        returns_bytes: {
+            use ::opkit::__private::ProbeDefault as _;
+            ::opkit::__private::Probe::<usize>::RETURNS_BYTES
+        },
     };
     #[inline]
     fn __decode(
@@ -179,9 +192,15 @@ impl op_fill_later {
                 }
             }
         }
+        use ::opkit::__private::ProbeDefault as _;
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok((
-            ::opkit::__private::required(__slots.0, Self::META, 0usize)?,
+            match __slots.0 {
+                ::core::option::Option::Some(__value) => __value,
+                ::core::option::Option::None => {
+                    ::opkit::__private::Probe::<u8>::__opkit_missing(Self::META, 0usize)?
+                }
+            },
         ))
     }
     fn __finish(
@@ -189,7 +208,10 @@ impl op_fill_later {
         __state: &::core::cell::RefCell<::opkit::__private::OpState>,
         __out: &mut ::std::vec::Vec<u8>,
     ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
-        ::opkit::__private::write_json::<usize>(Self::META, __out, &__ret)
+        use ::opkit::__private::ProbeDefault as _;
+        let __ok = ::opkit::__private::Probe::<usize>::__opkit_ok(Self::META, __ret)?;
+        ::opkit::__private::Probe::of(&__ok)
+            .__opkit_write(Self::META, __state, __out, __ok)
     }
     fn __async(
         __c: ::opkit::__private::AsyncCall<'_>,

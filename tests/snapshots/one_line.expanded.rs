@@ -35,18 +35,27 @@ impl op_add {
                 name: "a",
                 ty: "i64",
                 kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: false,
+                optional: {
+                    use ::opkit::__private::ProbeDefault as _;
+                    ::opkit::__private::Probe::<i64>::OPTIONAL
+                },
             },
             ::opkit::__private::ParamMeta {
                 name: "b",
                 ty: "i64",
                 kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: false,
+                optional: {
+                    use ::opkit::__private::ProbeDefault as _;
+                    ::opkit::__private::Probe::<i64>::OPTIONAL
+                },
             },
         ],
         ret: "i64",
         permission: ::core::option::Option::None,
-        returns_bytes: false,
+        returns_bytes: {
+            use ::opkit::__private::ProbeDefault as _;
+            ::opkit::__private::Probe::<i64>::RETURNS_BYTES
+        },
     };
     #[inline]
     fn __decode(
@@ -81,10 +90,25 @@ impl op_add {
                 }
             }
         }
+        use ::opkit::__private::ProbeDefault as _;
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok((
-            ::opkit::__private::required(__slots.0, Self::META, 0usize)?,
-            ::opkit::__private::required(__slots.1, Self::META, 1usize)?,
+            match __slots.0 {
+                ::core::option::Option::Some(__value) => __value,
+                ::core::option::Option::None => {
+                    ::opkit::__private::Probe::<
+                        i64,
+                    >::__opkit_missing(Self::META, 0usize)?
+                }
+            },
+            match __slots.1 {
+                ::core::option::Option::Some(__value) => __value,
+                ::core::option::Option::None => {
+                    ::opkit::__private::Probe::<
+                        i64,
+                    >::__opkit_missing(Self::META, 1usize)?
+                }
+            },
         ))
     }
     fn __finish(
@@ -92,7 +116,10 @@ impl op_add {
         __state: &::core::cell::RefCell<::opkit::__private::OpState>,
         __out: &mut ::std::vec::Vec<u8>,
     ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
-        ::opkit::__private::write_json::<i64>(Self::META, __out, &__ret)
+        use ::opkit::__private::ProbeDefault as _;
+        let __ok = ::opkit::__private::Probe::<i64>::__opkit_ok(Self::META, __ret)?;
+        ::opkit::__private::Probe::of(&__ok)
+            .__opkit_write(Self::META, __state, __out, __ok)
     }
     fn __sync(
         __c: &mut ::opkit::__private::SyncCall<'_>,

@@ -39,12 +39,18 @@ impl op_note_new {
                 name: "text",
                 ty: "String",
                 kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: false,
+                optional: {
+                    use ::opkit::__private::ProbeDefault as _;
+                    ::opkit::__private::Probe::<String>::OPTIONAL
+                },
             },
         ],
         ret: "NewResource<Note>",
         permission: ::core::option::Option::None,
-        returns_bytes: false,
+        returns_bytes: {
+            use ::opkit::__private::ProbeDefault as _;
+            ::opkit::__private::Probe::<NewResource<Note>>::RETURNS_BYTES
+        },
     };
     #[inline]
     fn __decode(
@@ -74,9 +80,17 @@ impl op_note_new {
                 }
             }
         }
+        use ::opkit::__private::ProbeDefault as _;
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok((
-            ::opkit::__private::required(__slots.0, Self::META, 0usize)?,
+            match __slots.0 {
+                ::core::option::Option::Some(__value) => __value,
+                ::core::option::Option::None => {
+                    ::opkit::__private::Probe::<
+                        String,
+                    >::__opkit_missing(Self::META, 0usize)?
+                }
+            },
         ))
     }
     fn __finish(
@@ -84,7 +98,12 @@ impl op_note_new {
         __state: &::core::cell::RefCell<::opkit::__private::OpState>,
         __out: &mut ::std::vec::Vec<u8>,
     ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
-        ::opkit::__private::write_resource::<Note>(Self::META, __state, __out, __ret)
+        use ::opkit::__private::ProbeDefault as _;
+        let __ok = ::opkit::__private::Probe::<
+            NewResource<Note>,
+        >::__opkit_ok(Self::META, __ret)?;
+        ::opkit::__private::Probe::of(&__ok)
+            .__opkit_write(Self::META, __state, __out, __ok)
     }
     fn __sync(
         __c: &mut ::opkit::__private::SyncCall<'_>,
@@ -159,7 +178,10 @@ impl op_note_read {
         ],
         ret: "Result<String, OpError>",
         permission: ::core::option::Option::None,
-        returns_bytes: false,
+        returns_bytes: {
+            use ::opkit::__private::ProbeDefault as _;
+            ::opkit::__private::Probe::<Result<String, OpError>>::RETURNS_BYTES
+        },
     };
     #[inline]
     fn __decode(
@@ -194,9 +216,17 @@ impl op_note_read {
                 }
             }
         }
+        use ::opkit::__private::ProbeDefault as _;
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok((
-            ::opkit::__private::required(__slots.0, Self::META, 0usize)?,
+            match __slots.0 {
+                ::core::option::Option::Some(__value) => __value,
+                ::core::option::Option::None => {
+                    ::opkit::__private::Probe::<
+                        ::opkit::__private::ResourceId,
+                    >::__opkit_missing(Self::META, 0usize)?
+                }
+            },
         ))
     }
     fn __finish(
@@ -204,15 +234,12 @@ impl op_note_read {
         __state: &::core::cell::RefCell<::opkit::__private::OpState>,
         __out: &mut ::std::vec::Vec<u8>,
     ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
-        let __ret = match __ret {
-            ::core::result::Result::Ok(__value) => __value,
-            ::core::result::Result::Err(__err) => {
-                return ::core::result::Result::Err(
-                    ::opkit::__private::op_error(Self::META, __err),
-                );
-            }
-        };
-        ::opkit::__private::write_json::<String>(Self::META, __out, &__ret)
+        use ::opkit::__private::ProbeDefault as _;
+        let __ok = ::opkit::__private::Probe::<
+            Result<String, OpError>,
+        >::__opkit_ok(Self::META, __ret)?;
+        ::opkit::__private::Probe::of(&__ok)
+            .__opkit_write(Self::META, __state, __out, __ok)
     }
     fn __sync(
         __c: &mut ::opkit::__private::SyncCall<'_>,

@@ -38,12 +38,18 @@ impl op_bump {
                 name: "by",
                 ty: "u64",
                 kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: false,
+                optional: {
+                    use ::opkit::__private::ProbeDefault as _;
+                    ::opkit::__private::Probe::<u64>::OPTIONAL
+                },
             },
         ],
         ret: "u64",
         permission: ::core::option::Option::None,
-        returns_bytes: false,
+        returns_bytes: {
+            use ::opkit::__private::ProbeDefault as _;
+            ::opkit::__private::Probe::<u64>::RETURNS_BYTES
+        },
     };
     #[inline]
     fn __decode(
@@ -72,9 +78,17 @@ impl op_bump {
                 }
             }
         }
+        use ::opkit::__private::ProbeDefault as _;
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok((
-            ::opkit::__private::required(__slots.0, Self::META, 0usize)?,
+            match __slots.0 {
+                ::core::option::Option::Some(__value) => __value,
+                ::core::option::Option::None => {
+                    ::opkit::__private::Probe::<
+                        u64,
+                    >::__opkit_missing(Self::META, 0usize)?
+                }
+            },
         ))
     }
     fn __finish(
@@ -82,7 +96,10 @@ impl op_bump {
         __state: &::core::cell::RefCell<::opkit::__private::OpState>,
         __out: &mut ::std::vec::Vec<u8>,
     ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
-        ::opkit::__private::write_json::<u64>(Self::META, __out, &__ret)
+        use ::opkit::__private::ProbeDefault as _;
+        let __ok = ::opkit::__private::Probe::<u64>::__opkit_ok(Self::META, __ret)?;
+        ::opkit::__private::Probe::of(&__ok)
+            .__opkit_write(Self::META, __state, __out, __ok)
     }
     fn __sync(
         __c: &mut ::opkit::__private::SyncCall<'_>,
@@ -134,7 +151,10 @@ impl op_open {
         ],
         ret: "usize",
         permission: ::core::option::Option::None,
-        returns_bytes: false,
+        returns_bytes: {
+            use ::opkit::__private::ProbeDefault as _;
+            ::opkit::__private::Probe::<usize>::RETURNS_BYTES
+        },
     };
     #[inline]
     fn __decode(
@@ -157,6 +177,7 @@ impl op_open {
                 }
             }
         }
+        use ::opkit::__private::ProbeDefault as _;
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok(())
     }
@@ -165,7 +186,10 @@ impl op_open {
         __state: &::core::cell::RefCell<::opkit::__private::OpState>,
         __out: &mut ::std::vec::Vec<u8>,
     ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
-        ::opkit::__private::write_json::<usize>(Self::META, __out, &__ret)
+        use ::opkit::__private::ProbeDefault as _;
+        let __ok = ::opkit::__private::Probe::<usize>::__opkit_ok(Self::META, __ret)?;
+        ::opkit::__private::Probe::of(&__ok)
+            .__opkit_write(Self::META, __state, __out, __ok)
     }
     fn __sync(
         __c: &mut ::opkit::__private::SyncCall<'_>,

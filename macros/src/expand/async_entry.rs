@@ -7,8 +7,8 @@ use syn::Ident;
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned;
 
-use super::locals::{decoded_locals, local, take_bufs};
-use crate::model::{BufferKind, OpSpec, ParamKind, ResourceBy};
+use super::locals::{decoded_locals, local, resource_arg, resource_lookup, take_bufs};
+use crate::model::{BufferKind, OpSpec, ParamKind};
 
 /// The async entry: everything the body needs is owned, so that it can move into
 /// `spawn_blocking` (or into the future of an `async fn`).
@@ -20,6 +20,8 @@ pub fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
     let decoded = decoded_locals(spec);
     let mut prepare = Vec::new();
     let mut cancels = Vec::new();
+    let mut plain_cancels = Vec::new();
+    let mut any_optional = false;
     let mut args = Vec::new();
     let mut returned_bufs = Vec::new();
     let mut kept_bufs = Vec::new();
@@ -44,21 +46,31 @@ pub fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
                 let value = guard(&local, decode, param.ty.span(), &mut prepare);
                 if *borrowed { quote!(&#value) } else { value }
             }
-            ParamKind::Resource { resource, by } => {
+            ParamKind::Resource {
+                resource,
+                by,
+                optional,
+            } => {
                 let param_name = param.name.unraw().to_string();
                 let cancel = format_ident!("__cancel{}", index);
-                let lookup = quote_spanned! {resource.span()=>
-                    ::opkit::__private::resource::<#resource>
+                let lookup = resource_lookup(resource, *optional);
+                let token = if *optional {
+                    any_optional = true;
+                    quote!(::opkit::__private::cancel_token_opt(__c.state, #local))
+                } else {
+                    quote!(::opkit::__private::cancel_token(__c.state, #local))
                 };
                 prepare.push(quote! {
-                    let #cancel = ::opkit::__private::cancel_token(__c.state, #local);
+                    let #cancel = #token;
                     let #local = #lookup(Self::META, __c.state, #param_name, #local)?;
                 });
-                cancels.push(cancel);
-                match by {
-                    ResourceBy::Ref => quote!(&*#local),
-                    ResourceBy::Arc => quote!(#local),
-                }
+                cancels.push(if *optional {
+                    quote!(#cancel)
+                } else {
+                    quote!(::core::option::Option::Some(#cancel))
+                });
+                plain_cancels.push(cancel);
+                resource_arg(&local, *by, *optional)
             }
             // An `async fn` borrows each buffer (a `&mut Vec<u8>`) from a `KeepBufs`.
             ParamKind::Buffer(kind) if is_async_fn => {
@@ -100,6 +112,12 @@ pub fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
         });
     }
     let take_bufs = take_bufs(spec, !is_async_fn);
+    // The tokens whose firing ends the call: an optional resource left out has none.
+    let cancels = if any_optional {
+        quote!(::opkit::__private::cancels([#(#cancels),*]))
+    } else {
+        quote!(::std::vec![#(#plain_cancels),*])
+    };
     let spawn = if is_async_fn && !kept_bufs.is_empty() {
         // The buffers are kept where a panicking body still gives them back.
         quote! {
@@ -107,7 +125,7 @@ pub fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
             ::opkit::__private::spawn_async_op(
                 Self::META,
                 __c.state,
-                ::std::vec![#(#cancels),*],
+                #cancels,
                 ::core::option::Option::Some(::core::clone::Clone::clone(&__lent)),
                 async move {
                     let mut __keep = __lent.keep([#(#kept_bufs),*]);
@@ -123,7 +141,7 @@ pub fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
             ::opkit::__private::spawn_async_op(
                 Self::META,
                 __c.state,
-                ::std::vec![#(#cancels),*],
+                #cancels,
                 ::core::option::Option::None,
                 async move {
                     let __ret = #name(#(#args),*).await;
@@ -143,7 +161,7 @@ pub fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
             ::opkit::__private::spawn_blocking_op(
                 Self::META,
                 __c.state,
-                ::std::vec![#(#cancels),*],
+                #cancels,
                 move || {
                     let __ret = ::opkit::__private::catch_blocking(|| {
                         let __ret = #name(#(#args),*);

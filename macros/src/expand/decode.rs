@@ -16,11 +16,12 @@ pub fn expand_decode(spec: &OpSpec) -> TokenStream {
     let mut takes = Vec::new();
     for (index, param) in arguments(spec).enumerate() {
         let slot = syn::Index::from(index);
-        let (ty, optional) = match &param.kind {
-            ParamKind::Serde {
-                decode, optional, ..
-            } => (decode.to_token_stream(), *optional),
-            _ => (quote!(::opkit::__private::ResourceId), false),
+        let ty = match &param.kind {
+            ParamKind::Serde { decode, .. } => decode.to_token_stream(),
+            ParamKind::Resource { optional: true, .. } => {
+                quote!(::core::option::Option<::opkit::__private::ResourceId>)
+            }
+            _ => quote!(::opkit::__private::ResourceId),
         };
         let deserialize = quote_spanned! {param.ty.span()=>
             (&&::opkit::__private::Arg::<#ty>::NEW).__opkit_read(__json)
@@ -28,12 +29,17 @@ pub fn expand_decode(spec: &OpSpec) -> TokenStream {
         fills.push(quote! {
             #index => ::opkit::__private::put(&mut self.#slot, #deserialize),
         });
-        types.push(ty);
-        takes.push(if optional {
-            quote!(::core::option::Option::flatten(__slots.#slot))
-        } else {
-            quote!(::opkit::__private::required(__slots.#slot, Self::META, #index)?)
+        // A left-out argument is `None` if `Probe` says the type is optional (an
+        // `Option`, under any name), and an error naming it otherwise.
+        takes.push(quote! {
+            match __slots.#slot {
+                ::core::option::Option::Some(__value) => __value,
+                ::core::option::Option::None => {
+                    ::opkit::__private::Probe::<#ty>::__opkit_missing(Self::META, #index)?
+                }
+            }
         });
+        types.push(ty);
     }
     let len = types.len();
     let nones = types.iter().map(|_| quote!(::core::option::Option::None));
@@ -60,6 +66,7 @@ pub fn expand_decode(spec: &OpSpec) -> TokenStream {
                     }
                 }
             }
+            use ::opkit::__private::ProbeDefault as _;
             let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
             ::core::result::Result::Ok((#(#takes,)*))
         }

@@ -1,36 +1,36 @@
 //! `__finish`: the body's return value into JSON, shared by both entries.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
-use syn::spanned::Spanned;
+use syn::spanned::Spanned as _;
+use syn::{GenericArgument, PathArguments, Type};
 
-use crate::model::{OpSpec, RetKind};
+use crate::model::OpSpec;
+use crate::signature::peel;
 
-/// `__finish`: the body's return value into JSON; a new resource into the table.
+/// `__finish`: the body's return value into the result. What kind of return it is
+/// (`Result`-like, `ByteBuf`, `NewResource`, a serializable value) is chosen by
+/// `Probe` on the concrete type; the calls are spanned at the return type, so an
+/// error type that is not `Into<OpError>`, or a value that is not `Serialize`, is
+/// reported there.
 pub fn expand_finish(spec: &OpSpec) -> TokenStream {
     let ret = &spec.ret;
     let ret_ty = ret
         .ty
         .as_ref()
         .map_or_else(|| quote!(()), ToTokens::to_token_stream);
-    let unwrap = ret.fallible.then(|| {
-        let span = ret.error.as_ref().map_or(ret.span, Spanned::span);
-        let convert = quote_spanned!(span=> ::opkit::__private::op_error(Self::META, __err));
-        quote! {
-            let __ret = match __ret {
-                ::core::result::Result::Ok(__value) => __value,
-                ::core::result::Result::Err(__err) => return ::core::result::Result::Err(#convert),
-            };
-        }
-    });
-    let write = match &ret.kind {
-        RetKind::Value(ty) => {
-            quote_spanned!(ty.span()=> ::opkit::__private::write_json::<#ty>(Self::META, __out, &__ret))
-        }
-        RetKind::Resource(ty) => quote_spanned! {ty.span()=>
-            ::opkit::__private::write_resource::<#ty>(Self::META, __state, __out, __ret)
-        },
-        RetKind::Bytes => quote!(::opkit::__private::write_bytes(__out, __ret)),
+    // An error type that is not `Into<OpError>` is reported at it when it is written
+    // out (`Result<T, E>`), else at the return type; a value that is not `Serialize`
+    // at the return type.
+    let (ok_span, write_span) = match &ret.ty {
+        Some(ty) => (written_error(ty).unwrap_or(ret.span), ret.span),
+        None => (ret.span, ret.span),
+    };
+    let ok = quote_spanned! {ok_span=>
+        ::opkit::__private::Probe::<#ret_ty>::__opkit_ok(Self::META, __ret)
+    };
+    let write = quote_spanned! {write_span=>
+        ::opkit::__private::Probe::of(&__ok).__opkit_write(Self::META, __state, __out, __ok)
     };
     quote! {
         fn __finish(
@@ -38,8 +38,33 @@ pub fn expand_finish(spec: &OpSpec) -> TokenStream {
             __state: &::core::cell::RefCell<::opkit::__private::OpState>,
             __out: &mut ::std::vec::Vec<u8>,
         ) -> ::core::result::Result<(), ::opkit::__private::OpError> {
-            #unwrap
+            use ::opkit::__private::ProbeDefault as _;
+            let __ok = #ok?;
             #write
         }
+    }
+}
+
+/// Where the error type is written, for a span only: the second type argument of a
+/// two-argument path such as `Result<T, E>`. Whether the type is a `Result` is still
+/// the compiler's to say.
+fn written_error(ty: &Type) -> Option<Span> {
+    let Type::Path(path) = peel(ty) else {
+        return None;
+    };
+    let PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
+        return None;
+    };
+    let types: Vec<&Type> = args
+        .args
+        .iter()
+        .filter_map(|arg| match arg {
+            GenericArgument::Type(ty) => Some(ty),
+            _ => None,
+        })
+        .collect();
+    match types.as_slice() {
+        [_, error] => Some(error.span()),
+        _ => None,
     }
 }

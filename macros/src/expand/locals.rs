@@ -1,11 +1,12 @@
 //! The locals `__p0`, `__p1`, .. that both entries bind, one per parameter.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
-use syn::Ident;
+use quote::{format_ident, quote, quote_spanned};
 use syn::ext::IdentExt as _;
+use syn::spanned::Spanned as _;
+use syn::{Ident, Type};
 
-use crate::model::{BufferKind, OpSpec, ParamKind};
+use crate::model::{BufferKind, OpSpec, ParamKind, ResourceBy};
 
 /// The locals that `__decode`'s tuple is bound to, one per JSON argument.
 pub fn decoded_locals(spec: &OpSpec) -> Vec<Ident> {
@@ -43,4 +44,22 @@ pub fn take_bufs(spec: &OpSpec, mutable: bool) -> TokenStream {
 
 pub fn local(index: usize) -> Ident {
     format_ident!("__p{}", index)
+}
+
+/// The lookup of a `#[resource]` parameter's rid: `Option<Arc<T>>` when it is optional.
+pub fn resource_lookup(resource: &Type, optional: bool) -> TokenStream {
+    if optional {
+        quote_spanned!(resource.span()=> ::opkit::__private::resource_opt::<#resource>)
+    } else {
+        quote_spanned!(resource.span()=> ::opkit::__private::resource::<#resource>)
+    }
+}
+
+/// A looked-up resource as the body takes it.
+pub fn resource_arg(local: &Ident, by: ResourceBy, optional: bool) -> TokenStream {
+    match (by, optional) {
+        (ResourceBy::Ref, false) => quote!(&*#local),
+        (ResourceBy::Ref, true) => quote!(::core::option::Option::as_deref(&#local)),
+        (ResourceBy::Arc, _) => quote!(#local),
+    }
 }

@@ -1,10 +1,10 @@
 //! `DECLS` and `META`: the op's dispatch-table entries and what it is.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{ToTokens, quote};
 use syn::ext::IdentExt as _;
 
-use crate::model::{OpSpec, ParamKind, RetKind, type_string};
+use crate::model::{OpSpec, ParamKind, type_string};
 
 pub fn expand_decl(
     spec: &OpSpec,
@@ -30,12 +30,12 @@ pub fn expand_meta(spec: &OpSpec) -> TokenStream {
         let name = param.name.unraw().to_string();
         let ty = type_string(&param.ty);
         let (kind, optional) = match &param.kind {
-            ParamKind::Serde { optional, .. } => (quote!(Serde), *optional),
-            ParamKind::Resource { .. } => (quote!(Resource), false),
-            ParamKind::Buffer(_) => (quote!(Buffer), false),
-            ParamKind::StateRef(_) | ParamKind::StateMut(_) => (quote!(State), false),
+            ParamKind::Serde { decode, .. } => (quote!(Serde), probe(decode, quote!(OPTIONAL))),
+            ParamKind::Resource { optional, .. } => (quote!(Resource), quote!(#optional)),
+            ParamKind::Buffer(_) => (quote!(Buffer), quote!(false)),
+            ParamKind::StateRef(_) | ParamKind::StateMut(_) => (quote!(State), quote!(false)),
             ParamKind::OpStateRef | ParamKind::OpStateMut | ParamKind::OpStateRc => {
-                (quote!(OpState), false)
+                (quote!(OpState), quote!(false))
             }
         };
         quote! {
@@ -52,7 +52,10 @@ pub fn expand_meta(spec: &OpSpec) -> TokenStream {
         .ty
         .as_ref()
         .map_or_else(|| "()".to_owned(), type_string);
-    let returns_bytes = spec.ret.kind == RetKind::Bytes;
+    let returns_bytes = match &spec.ret.ty {
+        Some(ty) => probe(ty, quote!(RETURNS_BYTES)),
+        None => quote!(false),
+    };
     let permission = match &spec.permission {
         Some(permission) => quote!(::core::option::Option::Some(#permission)),
         None => quote!(::core::option::Option::None),
@@ -67,4 +70,12 @@ pub fn expand_meta(spec: &OpSpec) -> TokenStream {
             returns_bytes: #returns_bytes,
         }
     }
+}
+
+/// A constant of `Probe` on `ty`: the compiler's answer for the concrete type.
+fn probe(ty: &dyn ToTokens, item: TokenStream) -> TokenStream {
+    quote! {{
+        use ::opkit::__private::ProbeDefault as _;
+        ::opkit::__private::Probe::<#ty>::#item
+    }}
 }

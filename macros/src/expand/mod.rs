@@ -72,8 +72,9 @@ pub fn expand_op(attr: TokenStream, item: TokenStream) -> TokenStream {
 fn fallback(spec: &OpSpec, err: syn::Error) -> TokenStream {
     let errors = err.to_compile_error();
     let func = &spec.func;
-    if func.sig.receiver().is_some() {
-        // A method: a companion struct would be one more error inside the `impl`.
+    if func.sig.receiver().is_some() || validate::mentions_self(&func.sig).is_some() {
+        // A method or an associated function: a companion struct would be one more
+        // error inside the `impl`.
         return quote!(#errors #func);
     }
     let companion = companion(spec);

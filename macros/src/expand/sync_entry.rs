@@ -6,8 +6,8 @@ use syn::Ident;
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned;
 
-use super::locals::{decoded_locals, local, take_bufs};
-use crate::model::{BufferKind, OpSpec, ParamKind, ResourceBy};
+use super::locals::{decoded_locals, local, resource_arg, resource_lookup, take_bufs};
+use crate::model::{BufferKind, OpSpec, ParamKind};
 
 /// The sync entry: everything is borrowed for the length of the call.
 pub fn expand_sync_entry(spec: &OpSpec) -> TokenStream {
@@ -23,18 +23,17 @@ pub fn expand_sync_entry(spec: &OpSpec) -> TokenStream {
         let local = local(index);
         args.push(match &param.kind {
             ParamKind::Serde { borrowed, .. } => by_ref(&local, *borrowed),
-            ParamKind::Resource { resource, by } => {
+            ParamKind::Resource {
+                resource,
+                by,
+                optional,
+            } => {
                 let param_name = param.name.unraw().to_string();
-                let lookup = quote_spanned! {resource.span()=>
-                    ::opkit::__private::resource::<#resource>
-                };
+                let lookup = resource_lookup(resource, *optional);
                 lookups.push(quote! {
                     let #local = #lookup(Self::META, __c.state, #param_name, #local)?;
                 });
-                match by {
-                    ResourceBy::Ref => quote!(&*#local),
-                    ResourceBy::Arc => quote!(#local),
-                }
+                resource_arg(&local, *by, *optional)
             }
             ParamKind::Buffer(kind) => {
                 let this = buffer_index;
