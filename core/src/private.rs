@@ -19,11 +19,11 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 pub use crate::args::{ArgError, ArgSlots, decode as decode_args, deserialize, put, skip};
-pub use crate::kind::{Probe, ProbeDefault};
 pub use crate::decl::{
     AsyncCall, Handler, OpDecl, OpFuture, OpMeta, OpMode, OpOutput, ParamKindMeta, ParamMeta,
     SyncCall,
 };
+pub use crate::kind::{Probe, ProbeDefault};
 pub use crate::scalar::{Arg, ReadScalar, ReadSerde, Scalar};
 pub use crate::{ByteBuf, ErrorClass, NewResource, OpError, OpState, Resource, ResourceId};
 pub use tokio_util::sync::CancellationToken as Cancel;

@@ -119,7 +119,10 @@ impl<T: Resource> Rid<T> {
             ));
         }
         let resource = self.resource.take().ok_or_else(|| {
-            OpError::new(ErrorClass::InvalidData, "a Rid's resource was already taken")
+            OpError::new(
+                ErrorClass::InvalidData,
+                "a Rid's resource was already taken",
+            )
         })?;
         let rid = RESULT_STATE.with(|state| {
             let mut state = state.try_borrow_mut().map_err(|_| {

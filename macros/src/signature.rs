@@ -451,10 +451,7 @@ mod tests {
             ("&str", serde("::std::string::String", true)),
             ("&[u32]", serde("::std::vec::Vec<u32>", true)),
             ("&Path", serde("::std::path::PathBuf", true)),
-            (
-                "&std::path::Path",
-                serde("::std::path::PathBuf", true),
-            ),
+            ("&std::path::Path", serde("::std::path::PathBuf", true)),
             ("&Config", serde("Config", true)),
             ("&Option<String>", serde("Option<String>", true)),
             ("&OpState", OpStateRef),

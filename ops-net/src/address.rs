@@ -3,8 +3,10 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use opkit::ResourceId;
+use opkit::{Resource, Rid};
 use serde::Serialize;
+
+use crate::stream::NetStream;
 
 /// An IP socket address as a guest sees it: `{"hostname": "127.0.0.1", "port": 80}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -43,17 +45,19 @@ impl From<Option<&Path>> for UnixAddr {
     }
 }
 
-/// A bound listener or datagram socket: its rid and the address it is bound to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Listening<A> {
-    pub rid: ResourceId,
+/// A bound listener or datagram socket `R`: its rid (added to the caller's table when
+/// the result is written) and the address it is bound to.
+#[derive(Debug, Serialize)]
+#[serde(bound(serialize = "A: Serialize"))]
+pub struct Listening<A, R: Resource> {
+    pub rid: Rid<R>,
     pub local_addr: A,
 }
 
-/// A connected stream: its rid and both ends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A connected stream: its rid (added when the result is written) and both ends.
+#[derive(Debug, Serialize)]
 pub struct Connection<A> {
-    pub rid: ResourceId,
+    pub rid: Rid<NetStream>,
     pub local_addr: A,
     pub remote_addr: A,
 }

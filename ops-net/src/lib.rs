@@ -54,8 +54,6 @@ pub use unix::{
     op_net_connect_unix, op_net_listen_unix, op_net_recv_unixgram, op_net_send_unixgram,
 };
 
-use opkit::{OpError, OpState};
-
 opkit::extension!(
     net,
     ops = [
@@ -86,15 +84,5 @@ opkit::extension!(
 pub fn extension(perms: NetPermissions) -> opkit::Extension {
     net().with_state(move |state| {
         state.put(perms.clone());
-    })
-}
-
-/// The permissions of a sync op, cloned (cheaply) so that the op can then borrow the
-/// resource table mutably.
-fn permissions_of(state: &OpState) -> Result<NetPermissions, OpError> {
-    state.borrow::<NetPermissions>().cloned().ok_or_else(|| {
-        OpError::generic(
-            "no `NetPermissions` in OpState; build the runtime with `opkit_net::extension`",
-        )
     })
 }

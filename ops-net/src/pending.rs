@@ -1,19 +1,18 @@
 //! What a pending net op needs besides its socket: the per-call cancel handle, a
 //! timeout, the `Busy` guard and the error context.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::time::Duration;
 
-use opkit::{ErrorClass, NewResource, OpError, OpState, Resource, ResourceId, op};
+use opkit::{ErrorClass, NewResource, OpError, Resource, op};
 use tokio::sync::{Mutex, MutexGuard};
-use tokio_util::sync::CancellationToken;
 
 /// A handle that aborts the ops it is passed to: give its rid as the `cancel`
 /// argument of a pending op, then close it with `op_close`; every op pending with it
-/// ends with `Interrupted`. The socket the op was using stays open.
+/// ends with `Interrupted`. The socket the op was using stays open. The ops take it as
+/// an optional `#[resource]`, whose closing interrupts the call.
 #[derive(Debug, Default)]
 pub struct CancelHandle {
     _private: (),
@@ -32,52 +31,24 @@ pub fn op_net_cancel_handle() -> NewResource<CancelHandle> {
     NewResource(CancelHandle::default())
 }
 
-/// The token that closing the cancel handle `rid` fires: the resource table's own
-/// close token of that rid, so a handle closed before the op starts is `BadResource`.
-pub(crate) fn cancel_token(
-    state: &RefCell<OpState>,
-    rid: Option<ResourceId>,
-) -> Result<Option<CancellationToken>, OpError> {
-    let Some(rid) = rid else {
-        return Ok(None);
-    };
-    let state = state.borrow();
-    let table = &state.resource_table;
-    table
-        .get::<CancelHandle>(rid)
-        .map_err(|err| err.context("argument 'cancel'"))?;
-    Ok(table.cancel_token(rid))
-}
-
-/// Runs `work`, ending it early with `Interrupted` when `cancel` fires and with
-/// `TimedOut` after `timeout_ms`. Either way `work` is dropped, releasing its socket.
+/// Runs `work`, ending it with `TimedOut` after `timeout_ms`; `work` is dropped then,
+/// releasing its socket. (Closing the op's rids, its `cancel` handle among them, ends
+/// it with `Interrupted`: the `#[resource]` parameters see to that.)
 pub(crate) async fn bounded<T>(
-    cancel: Option<&CancellationToken>,
     timeout_ms: Option<u64>,
     what: impl fmt::Display,
     work: impl Future<Output = Result<T, OpError>>,
 ) -> Result<T, OpError> {
-    let timed = async {
-        let Some(ms) = timeout_ms else {
-            return work.await;
-        };
-        match tokio::time::timeout(Duration::from_millis(ms), work).await {
-            Ok(result) => result,
-            Err(_) => Err(OpError::new(
-                ErrorClass::TimedOut,
-                format!("{what}: timed out after {ms} ms"),
-            )
-            .with_code("ETIMEDOUT")),
-        }
+    let Some(ms) = timeout_ms else {
+        return work.await;
     };
-    match cancel {
-        None => timed.await,
-        Some(token) => token.run_until_cancelled(timed).await.unwrap_or_else(|| {
-            Err(OpError::new(
-                ErrorClass::Interrupted,
-                "the cancel handle was closed while the op was pending",
-            ))
-        }),
+    match tokio::time::timeout(Duration::from_millis(ms), work).await {
+        Ok(result) => result,
+        Err(_) => Err(OpError::new(
+            ErrorClass::TimedOut,
+            format!("{what}: timed out after {ms} ms"),
+        )
+        .with_code("ETIMEDOUT")),
     }
 }
 

@@ -8,17 +8,15 @@
 //! the bytes is unknowable), writes queue so that each one's bytes stay contiguous.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::io;
 use std::net::Shutdown;
-use std::rc::Rc;
 
-use opkit::{OpError, OpState, Resource, ResourceId, op};
+use opkit::{OpError, Resource, op};
 use socket2::SockRef;
 use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::Mutex;
 
-use crate::pending::{bounded, cancel_token, exclusive, io_error};
+use crate::pending::{CancelHandle, bounded, exclusive, io_error};
 
 enum StreamSocket {
     Tcp(TcpStream),
@@ -136,20 +134,19 @@ impl NetStream {
 /// Closing the rid, or the `cancel` handle, ends a pending read with `Interrupted`.
 #[op]
 pub async fn op_net_read(
-    state: Rc<RefCell<OpState>>,
     #[resource] stream: &NetStream,
     #[buffer] buf: &mut [u8],
-    cancel: Option<ResourceId>,
+    #[resource] cancel: Option<&CancelHandle>,
 ) -> Result<usize, OpError> {
     if buf.is_empty() {
         return Err(OpError::type_error(
             "the buffer is empty; pass a buffer to read into",
         ));
     }
-    let cancel = cancel_token(&state, cancel)?;
+    let _cancel = cancel;
     let _reading = exclusive(&stream.reading, "read", &stream.peer)?;
     let read = async { stream.read(buf).await.map_err(io_error(&stream.peer)) };
-    bounded(cancel.as_ref(), None, &stream.peer, read).await
+    bounded(None, &stream.peer, read).await
 }
 
 /// Writes the whole byte buffer to a TCP or Unix stream and returns its length.
@@ -158,17 +155,16 @@ pub async fn op_net_read(
 /// a pending write with `Interrupted` (some of the bytes may have been sent).
 #[op]
 pub async fn op_net_write(
-    state: Rc<RefCell<OpState>>,
     #[resource] stream: &NetStream,
     #[buffer] data: &[u8],
-    cancel: Option<ResourceId>,
+    #[resource] cancel: Option<&CancelHandle>,
 ) -> Result<usize, OpError> {
-    let cancel = cancel_token(&state, cancel)?;
+    let _cancel = cancel;
     let write = async {
         let _writing = stream.writing.lock().await;
         stream.write_all(data).await.map_err(io_error(&stream.peer))
     };
-    bounded(cancel.as_ref(), None, &stream.peer, write).await
+    bounded(None, &stream.peer, write).await
 }
 
 /// Shuts down the write half of a TCP or Unix stream: the peer reads end of stream,

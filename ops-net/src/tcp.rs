@@ -1,16 +1,14 @@
 //! TCP: listen (sync), accept and connect (async). Streams are [`NetStream`]s.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::net::SocketAddr;
-use std::rc::Rc;
 
-use opkit::{OpError, OpState, Resource, ResourceId, op};
+use opkit::{OpError, Resource, Rid, op};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::Mutex;
 
 use crate::address::{Connection, Listening, NetAddr};
-use crate::pending::{bounded, cancel_token, exclusive, io_error, require_runtime};
+use crate::pending::{CancelHandle, bounded, exclusive, io_error, require_runtime};
 use crate::permissions::{NetAccess, NetPermissions, Target};
 use crate::resolve::{resolve_allowed, resolve_allowed_blocking};
 use crate::stream::NetStream;
@@ -45,26 +43,24 @@ impl TcpListenerResource {
 /// of 1024.
 #[op(sync, permission = "net.listen")]
 pub fn op_net_listen_tcp(
-    state: &mut OpState,
+    #[state] perms: &NetPermissions,
     hostname: &str,
     port: u16,
-) -> Result<Listening<NetAddr>, OpError> {
+) -> Result<Listening<NetAddr, TcpListenerResource>, OpError> {
     let target = Target::parse(hostname, port)?;
-    let perms = crate::permissions_of(state)?;
-    let addrs = resolve_allowed_blocking(&perms, NetAccess::Listen, &target)?;
+    let addrs = resolve_allowed_blocking(perms, NetAccess::Listen, &target)?;
     require_runtime()?;
     let mut failure = None;
     for addr in addrs {
         match bind(addr) {
             Ok(listener) => {
                 let local = listener.local_addr().map_err(io_error(addr))?;
-                let rid = state.resource_table.add(TcpListenerResource {
-                    listener,
-                    local,
-                    accepting: Mutex::new(()),
-                })?;
                 return Ok(Listening {
-                    rid,
+                    rid: Rid::new(TcpListenerResource {
+                        listener,
+                        local,
+                        accepting: Mutex::new(()),
+                    }),
                     local_addr: local.into(),
                 });
             }
@@ -90,11 +86,10 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 /// Closing the listener's rid, or the `cancel` handle, ends it with `Interrupted`.
 #[op]
 pub async fn op_net_accept_tcp(
-    state: Rc<RefCell<OpState>>,
     #[resource] listener: &TcpListenerResource,
-    cancel: Option<ResourceId>,
+    #[resource] cancel: Option<&CancelHandle>,
 ) -> Result<Connection<NetAddr>, OpError> {
-    let cancel = cancel_token(&state, cancel)?;
+    let _cancel = cancel;
     let _accepting = exclusive(&listener.accepting, "accept", listener.local)?;
     let accept = async {
         listener
@@ -103,8 +98,8 @@ pub async fn op_net_accept_tcp(
             .await
             .map_err(io_error(listener.local))
     };
-    let (stream, remote) = bounded(cancel.as_ref(), None, listener.local, accept).await?;
-    add_stream(&state, stream, remote)
+    let (stream, remote) = bounded(None, listener.local, accept).await?;
+    connection(stream, remote)
 }
 
 /// Connects to `hostname:port` and returns the stream's rid with both addresses. A
@@ -113,15 +108,14 @@ pub async fn op_net_accept_tcp(
 /// aborts it (`Interrupted`).
 #[op(permission = "net.connect")]
 pub async fn op_net_connect_tcp(
-    state: Rc<RefCell<OpState>>,
     #[state] perms: &NetPermissions,
     hostname: String,
     port: u16,
     timeout_ms: Option<u64>,
-    cancel: Option<ResourceId>,
+    #[resource] cancel: Option<&CancelHandle>,
 ) -> Result<Connection<NetAddr>, OpError> {
     let target = Target::parse(&hostname, port)?;
-    let cancel = cancel_token(&state, cancel)?;
+    let _cancel = cancel;
     let connect = async {
         let addrs = resolve_allowed(perms, NetAccess::Connect, &target).await?;
         let mut failure = None;
@@ -133,20 +127,14 @@ pub async fn op_net_connect_tcp(
         }
         Err(failure.unwrap_or_else(|| OpError::not_found(format!("{target}: no addresses"))))
     };
-    let (stream, remote) = bounded(cancel.as_ref(), timeout_ms, &target, connect).await?;
-    add_stream(&state, stream, remote)
+    let (stream, remote) = bounded(timeout_ms, &target, connect).await?;
+    connection(stream, remote)
 }
 
-fn add_stream(
-    state: &RefCell<OpState>,
-    stream: TcpStream,
-    remote: SocketAddr,
-) -> Result<Connection<NetAddr>, OpError> {
+fn connection(stream: TcpStream, remote: SocketAddr) -> Result<Connection<NetAddr>, OpError> {
     let local = stream.local_addr().map_err(io_error(remote))?;
-    let stream = NetStream::tcp(stream, remote.to_string());
-    let rid = state.borrow_mut().resource_table.add(stream)?;
     Ok(Connection {
-        rid,
+        rid: Rid::new(NetStream::tcp(stream, remote.to_string())),
         local_addr: local.into(),
         remote_addr: remote.into(),
     })

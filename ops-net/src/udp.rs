@@ -1,16 +1,14 @@
 //! UDP: bind (sync), send to and receive from (async).
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::net::SocketAddr;
-use std::rc::Rc;
 
-use opkit::{OpError, OpState, Resource, ResourceId, op};
+use opkit::{OpError, Resource, Rid, op};
 use tokio::net::UdpSocket;
 use tokio::sync::Mutex;
 
 use crate::address::{Datagram, Listening, NetAddr};
-use crate::pending::{bounded, cancel_token, exclusive, io_error, require_runtime};
+use crate::pending::{CancelHandle, bounded, exclusive, io_error, require_runtime};
 use crate::permissions::{NetAccess, NetPermissions, Target};
 use crate::resolve::{resolve_allowed, resolve_allowed_blocking};
 
@@ -38,13 +36,12 @@ impl UdpSocketResource {
 /// rid and the address it is bound to. Sync, like `op_net_listen_tcp`.
 #[op(sync, permission = "net.listen")]
 pub fn op_net_bind_udp(
-    state: &mut OpState,
+    #[state] perms: &NetPermissions,
     hostname: &str,
     port: u16,
-) -> Result<Listening<NetAddr>, OpError> {
+) -> Result<Listening<NetAddr, UdpSocketResource>, OpError> {
     let target = Target::parse(hostname, port)?;
-    let perms = crate::permissions_of(state)?;
-    let addrs = resolve_allowed_blocking(&perms, NetAccess::Listen, &target)?;
+    let addrs = resolve_allowed_blocking(perms, NetAccess::Listen, &target)?;
     require_runtime()?;
     let mut failure = None;
     for addr in addrs {
@@ -56,13 +53,12 @@ pub fn op_net_bind_udp(
             .and_then(|socket| Ok((socket.local_addr()?, socket)));
         match bound {
             Ok((local, socket)) => {
-                let rid = state.resource_table.add(UdpSocketResource {
-                    socket,
-                    local,
-                    receiving: Mutex::new(()),
-                })?;
                 return Ok(Listening {
-                    rid,
+                    rid: Rid::new(UdpSocketResource {
+                        socket,
+                        local,
+                        receiving: Mutex::new(()),
+                    }),
                     local_addr: local.into(),
                 });
             }
@@ -77,16 +73,15 @@ pub fn op_net_bind_udp(
 /// datagram goes to the first one of the socket's family.
 #[op(permission = "net.send")]
 pub async fn op_net_send_udp(
-    state: Rc<RefCell<OpState>>,
     #[state] perms: &NetPermissions,
     #[resource] socket: &UdpSocketResource,
     hostname: String,
     port: u16,
     #[buffer] data: &[u8],
-    cancel: Option<ResourceId>,
+    #[resource] cancel: Option<&CancelHandle>,
 ) -> Result<usize, OpError> {
     let target = Target::parse(&hostname, port)?;
-    let cancel = cancel_token(&state, cancel)?;
+    let _cancel = cancel;
     let send = async {
         let addrs = resolve_allowed(perms, NetAccess::Send, &target).await?;
         let same_family = addrs
@@ -98,7 +93,7 @@ pub async fn op_net_send_udp(
         };
         socket.socket.send_to(data, to).await.map_err(io_error(to))
     };
-    bounded(cancel.as_ref(), None, &target, send).await
+    bounded(None, &target, send).await
 }
 
 /// Waits for one datagram, writes it into the byte buffer and returns how many bytes
@@ -107,12 +102,11 @@ pub async fn op_net_send_udp(
 /// rid, or the `cancel` handle, ends it with `Interrupted`.
 #[op]
 pub async fn op_net_recv_udp(
-    state: Rc<RefCell<OpState>>,
     #[resource] socket: &UdpSocketResource,
     #[buffer] buf: &mut [u8],
-    cancel: Option<ResourceId>,
+    #[resource] cancel: Option<&CancelHandle>,
 ) -> Result<Datagram<NetAddr>, OpError> {
-    let cancel = cancel_token(&state, cancel)?;
+    let _cancel = cancel;
     let _receiving = exclusive(&socket.receiving, "receive", socket.local)?;
     let recv = async {
         socket
@@ -121,7 +115,7 @@ pub async fn op_net_recv_udp(
             .await
             .map_err(io_error(socket.local))
     };
-    let (bytes, from) = bounded(cancel.as_ref(), None, socket.local, recv).await?;
+    let (bytes, from) = bounded(None, socket.local, recv).await?;
     Ok(Datagram {
         bytes,
         remote_addr: from.into(),

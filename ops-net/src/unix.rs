@@ -3,16 +3,14 @@
 //! [`NetPermissions`]; the socket file of a closed listener stays on disk.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
-use opkit::{OpError, OpState, Resource, ResourceId, op};
+use opkit::{OpError, Resource, Rid, op};
 use tokio::net::{UnixDatagram, UnixListener, UnixStream};
 use tokio::sync::Mutex;
 
 use crate::address::{Connection, Datagram, Listening, UnixAddr};
-use crate::pending::{bounded, cancel_token, exclusive, io_error, require_runtime};
+use crate::pending::{CancelHandle, bounded, exclusive, io_error, require_runtime};
 use crate::permissions::{NetAccess, NetPermissions};
 use crate::stream::NetStream;
 
@@ -52,19 +50,18 @@ fn shown(path: &Path) -> String {
 /// listener's rid and path. Sync: binding does not block. The file must not exist.
 #[op(sync, permission = "net.listen")]
 pub fn op_net_listen_unix(
-    state: &mut OpState,
+    #[state] perms: &NetPermissions,
     path: &Path,
-) -> Result<Listening<UnixAddr>, OpError> {
-    let checked = crate::permissions_of(state)?.check_unix(NetAccess::Listen, path)?;
+) -> Result<Listening<UnixAddr, UnixListenerResource>, OpError> {
+    let checked = perms.check_unix(NetAccess::Listen, path)?;
     require_runtime()?;
     let listener = UnixListener::bind(&checked).map_err(io_error(shown(path)))?;
-    let rid = state.resource_table.add(UnixListenerResource {
-        listener,
-        path: path.to_owned(),
-        accepting: Mutex::new(()),
-    })?;
     Ok(Listening {
-        rid,
+        rid: Rid::new(UnixListenerResource {
+            listener,
+            path: path.to_owned(),
+            accepting: Mutex::new(()),
+        }),
         local_addr: Some(path).into(),
     })
 }
@@ -75,16 +72,15 @@ pub fn op_net_listen_unix(
 /// or the `cancel` handle, ends it with `Interrupted`.
 #[op]
 pub async fn op_net_accept_unix(
-    state: Rc<RefCell<OpState>>,
     #[resource] listener: &UnixListenerResource,
-    cancel: Option<ResourceId>,
+    #[resource] cancel: Option<&CancelHandle>,
 ) -> Result<Connection<UnixAddr>, OpError> {
-    let cancel = cancel_token(&state, cancel)?;
+    let _cancel = cancel;
     let at = shown(&listener.path);
     let _accepting = exclusive(&listener.accepting, "accept", &at)?;
     let accept = async { listener.listener.accept().await.map_err(io_error(&at)) };
-    let (stream, remote) = bounded(cancel.as_ref(), None, &at, accept).await?;
-    add_stream(&state, stream, UnixAddr::from(&remote), &at)
+    let (stream, remote) = bounded(None, &at, accept).await?;
+    connection(stream, UnixAddr::from(&remote), &at)
 }
 
 /// Connects to the Unix stream socket at `path` and returns the stream's rid with both
@@ -92,31 +88,27 @@ pub async fn op_net_accept_unix(
 /// it (`Interrupted`).
 #[op(permission = "net.connect")]
 pub async fn op_net_connect_unix(
-    state: Rc<RefCell<OpState>>,
     #[state] perms: &NetPermissions,
     path: PathBuf,
     timeout_ms: Option<u64>,
-    cancel: Option<ResourceId>,
+    #[resource] cancel: Option<&CancelHandle>,
 ) -> Result<Connection<UnixAddr>, OpError> {
     let at = shown(&path);
     let checked = perms.check_unix(NetAccess::Connect, &path)?;
-    let cancel = cancel_token(&state, cancel)?;
+    let _cancel = cancel;
     let connect = async { UnixStream::connect(&checked).await.map_err(io_error(&at)) };
-    let stream = bounded(cancel.as_ref(), timeout_ms, &at, connect).await?;
-    add_stream(&state, stream, UnixAddr::from(Some(path.as_path())), &at)
+    let stream = bounded(timeout_ms, &at, connect).await?;
+    connection(stream, UnixAddr::from(Some(path.as_path())), &at)
 }
 
-fn add_stream(
-    state: &RefCell<OpState>,
+fn connection(
     stream: UnixStream,
     remote: UnixAddr,
     at: &str,
 ) -> Result<Connection<UnixAddr>, OpError> {
     let local = stream.local_addr().map_err(io_error(at))?;
-    let stream = NetStream::unix(stream, at.to_owned());
-    let rid = state.borrow_mut().resource_table.add(stream)?;
     Ok(Connection {
-        rid,
+        rid: Rid::new(NetStream::unix(stream, at.to_owned())),
         local_addr: UnixAddr::from(&local),
         remote_addr: remote,
     })
@@ -126,19 +118,18 @@ fn add_stream(
 /// and path. Sync, like `op_net_listen_unix`.
 #[op(sync, permission = "net.listen")]
 pub fn op_net_bind_unixgram(
-    state: &mut OpState,
+    #[state] perms: &NetPermissions,
     path: &Path,
-) -> Result<Listening<UnixAddr>, OpError> {
-    let checked = crate::permissions_of(state)?.check_unix(NetAccess::Listen, path)?;
+) -> Result<Listening<UnixAddr, UnixDatagramResource>, OpError> {
+    let checked = perms.check_unix(NetAccess::Listen, path)?;
     require_runtime()?;
     let socket = UnixDatagram::bind(&checked).map_err(io_error(shown(path)))?;
-    let rid = state.resource_table.add(UnixDatagramResource {
-        socket,
-        path: path.to_owned(),
-        receiving: Mutex::new(()),
-    })?;
     Ok(Listening {
-        rid,
+        rid: Rid::new(UnixDatagramResource {
+            socket,
+            path: path.to_owned(),
+            receiving: Mutex::new(()),
+        }),
         local_addr: Some(path).into(),
     })
 }
@@ -147,16 +138,15 @@ pub fn op_net_bind_unixgram(
 /// returns how many bytes were sent.
 #[op(permission = "net.send")]
 pub async fn op_net_send_unixgram(
-    state: Rc<RefCell<OpState>>,
     #[state] perms: &NetPermissions,
     #[resource] socket: &UnixDatagramResource,
     path: PathBuf,
     #[buffer] data: &[u8],
-    cancel: Option<ResourceId>,
+    #[resource] cancel: Option<&CancelHandle>,
 ) -> Result<usize, OpError> {
     let at = shown(&path);
     let checked = perms.check_unix(NetAccess::Send, &path)?;
-    let cancel = cancel_token(&state, cancel)?;
+    let _cancel = cancel;
     let send = async {
         socket
             .socket
@@ -164,7 +154,7 @@ pub async fn op_net_send_unixgram(
             .await
             .map_err(io_error(&at))
     };
-    bounded(cancel.as_ref(), None, &at, send).await
+    bounded(None, &at, send).await
 }
 
 /// Waits for one datagram on a Unix datagram socket, writes it into the byte buffer
@@ -174,16 +164,15 @@ pub async fn op_net_send_unixgram(
 /// it with `Interrupted`.
 #[op]
 pub async fn op_net_recv_unixgram(
-    state: Rc<RefCell<OpState>>,
     #[resource] socket: &UnixDatagramResource,
     #[buffer] buf: &mut [u8],
-    cancel: Option<ResourceId>,
+    #[resource] cancel: Option<&CancelHandle>,
 ) -> Result<Datagram<UnixAddr>, OpError> {
-    let cancel = cancel_token(&state, cancel)?;
+    let _cancel = cancel;
     let at = shown(&socket.path);
     let _receiving = exclusive(&socket.receiving, "receive", &at)?;
     let recv = async { socket.socket.recv_from(buf).await.map_err(io_error(&at)) };
-    let (bytes, from) = bounded(cancel.as_ref(), None, &at, recv).await?;
+    let (bytes, from) = bounded(None, &at, recv).await?;
     Ok(Datagram {
         bytes,
         remote_addr: UnixAddr::from(&from),

@@ -216,7 +216,7 @@ async fn a_cancel_handle_aborts_one_pending_op() {
     for (completion, op) in done.iter().zip(["op_net_accept_tcp", "op_net_read"]) {
         assert_eq!(
             completion.result.as_ref().unwrap_err().to_string(),
-            format!("Interrupted: {op}: the cancel handle was closed while the op was pending")
+            format!("Interrupted: {op}: the resource was closed while the op was pending")
         );
     }
     assert_eq!(done.len(), 2);

@@ -8,8 +8,8 @@ use std::cell::Cell;
 use std::time::Duration;
 
 use opkit::{
-    ByteBuf as Bytes, ErrorClass, NewResource as Fresh, OpError, Resource, Rid, Runtime,
-    extension, op,
+    ByteBuf as Bytes, ErrorClass, NewResource as Fresh, OpError, Resource, Rid, Runtime, extension,
+    op,
 };
 use serde::{Serialize, Serializer};
 
@@ -74,7 +74,11 @@ macro_rules! made_by_macro {
     };
 }
 
-made_by_macro!(op_macro_fallible, Fallible<u8>, Err(ApiError("made".into())));
+made_by_macro!(
+    op_macro_fallible,
+    Fallible<u8>,
+    Err(ApiError("made".into()))
+);
 made_by_macro!(op_macro_bytes, Bytes, Bytes(vec![7]));
 
 /// A result holding two new resources beside a value.
@@ -225,7 +229,10 @@ fn a_struct_named_like_a_result_is_a_value() {
 fn an_option_alias_may_be_left_out() {
     let rt = runtime();
     assert_eq!(sync(&rt, "op_pad_sync", r#"["ab"]"#).unwrap(), r#""ab""#);
-    assert_eq!(sync(&rt, "op_pad_sync", r#"["ab", 4]"#).unwrap(), r#""  ab""#);
+    assert_eq!(
+        sync(&rt, "op_pad_sync", r#"["ab", 4]"#).unwrap(),
+        r#""  ab""#
+    );
     assert!(op_pad::META.params[1].optional);
     assert!(!op_pad::META.params[0].optional);
     let err = sync(&rt, "op_pad_sync", "[]").unwrap_err();
@@ -260,7 +267,10 @@ fn rids_inside_a_result_are_added_to_the_table() {
     let out = sync(&rt, "op_pair_sync", "[3, 4]").unwrap();
     let value: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(value["note"], "two");
-    let (left, right) = (value["left"].as_u64().unwrap(), value["right"].as_u64().unwrap());
+    let (left, right) = (
+        value["left"].as_u64().unwrap(),
+        value["right"].as_u64().unwrap(),
+    );
     assert_ne!(left, right);
     assert_eq!(open_rids(&rt), 2);
     let sum = sync(&rt, "op_sum_sync", &format!("[{left}, {right}]")).unwrap();
@@ -309,7 +319,10 @@ fn a_full_table_is_resource_exhausted_and_rolls_back() {
     rt.state().borrow_mut().resource_table.set_limit(Some(1));
     let err = sync(&rt, "op_pair_sync", "[1, 2]").unwrap_err();
     assert_eq!(err.class(), ErrorClass::ResourceExhausted, "{err}");
-    assert!(err.to_string().starts_with("ResourceExhausted: op_pair:"), "{err}");
+    assert!(
+        err.to_string().starts_with("ResourceExhausted: op_pair:"),
+        "{err}"
+    );
     // The first rid was added before the second failed: it is closed again.
     assert_eq!(open_rids(&rt), 0);
 }
@@ -317,7 +330,10 @@ fn a_full_table_is_resource_exhausted_and_rolls_back() {
 #[test]
 fn a_rid_outside_an_op_result_does_not_serialize() {
     let err = serde_json::to_string(&Rid::new(Token(1))).unwrap_err();
-    assert!(err.to_string().contains("only as part of an op's result"), "{err}");
+    assert!(
+        err.to_string().contains("only as part of an op's result"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -330,7 +346,12 @@ fn an_optional_resource_may_be_left_out_or_null_but_not_wrong() {
         "2"
     );
     assert_eq!(
-        sync(&rt, "op_sum_sync", &format!(r#"{{"a": {rid}, "b": {rid}}}"#)).unwrap(),
+        sync(
+            &rt,
+            "op_sum_sync",
+            &format!(r#"{{"a": {rid}, "b": {rid}}}"#)
+        )
+        .unwrap(),
         "4"
     );
     let err = sync(&rt, "op_sum_sync", &format!("[{rid}, 99]")).unwrap_err();
