@@ -31,6 +31,7 @@ mod builtin;
 mod decl;
 mod dispatch;
 mod error;
+mod executor;
 mod kind;
 mod lex;
 mod resources;
@@ -50,6 +51,7 @@ pub use decl::{
 };
 pub use dispatch::{DispatchTable, Extension, OpId, RegistrationError, TableEntry};
 pub use error::{ErrorClass, OpError, errno_name};
+pub use executor::{BatchedConfig, BatchedExecutor, Executor};
 /// Declares an extension: a named list of ops and the state they need.
 ///
 /// `extension!(pub name, ops = [op_a, path::to::op_b], state = |state| { .. })`

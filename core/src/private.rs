@@ -18,6 +18,8 @@ use futures_util::future::select_all;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::executor::{BatchedExecutor, Executor, SubmitError};
+
 pub use crate::args::{ArgError, ArgSlots, decode as decode_args, deserialize, put, skip};
 pub use crate::decl::{
     AsyncCall, Handler, OpDecl, OpFuture, OpMeta, OpMode, OpOutput, ParamKindMeta, ParamMeta,
@@ -242,29 +244,40 @@ pub fn put_buf(bufs: &mut [Vec<u8>], index: usize, buf: Vec<u8>) {
     }
 }
 
-/// The async entry of a plain `fn` op: runs `body` on tokio's blocking pool and, back
-/// on the host thread, `finish` turns its return value into JSON (adding a returned
-/// resource to the table there, since the table is not `Send`). `body` also hands back
-/// the call's byte buffers.
+/// The async entry of a plain `fn` op: runs `body` off the host thread, on the
+/// runtime's [`Executor`](crate::Executor), and, back on the host thread, `finish`
+/// turns its return value into JSON (adding a returned resource to the table there,
+/// since the table is not `Send`). `bufs` are the call's `#[buffer]`s, lent to `body`
+/// and handed back with the result.
 ///
-/// The blocking task is spawned now, not on first poll, so the work starts when the
-/// call is made even if the host polls later. Body and result are boxed so that the
-/// blocking-pool and future machinery is compiled once, not once per op.
+/// The body is queued now, not on first poll, so the work starts when the call is
+/// made even if the host polls later. Body and result are boxed so that the executor
+/// and future machinery is compiled once, not once per op.
 #[inline]
-pub fn spawn_blocking_op<R, B>(
+pub fn spawn_blocking_op<R, B, const N: usize>(
     meta: &'static OpMeta,
     state: &Rc<RefCell<OpState>>,
     cancel: Vec<CancellationToken>,
+    bufs: [Vec<u8>; N],
     body: B,
     finish: Finish<R>,
 ) -> Result<OpFuture, OpError>
 where
     R: 'static,
-    B: FnOnce() -> (Result<SendGuard<R>, PanicPayload>, Vec<Vec<u8>>) + Send + 'static,
+    B: FnOnce(&mut [Vec<u8>; N]) -> SendGuard<R> + Send + 'static,
 {
-    let body: BlockingBody = Box::new(move || {
-        let (ret, bufs) = body();
-        (ret.map(|ret| Box::new(ret) as Box<dyn Any + Send>), bufs)
+    let body: BlockingBody = Box::new(move |bufs: Vec<Vec<u8>>| {
+        match <[Vec<u8>; N]>::try_from(bufs) {
+            Ok(mut lent) => {
+                let ret = catch_blocking(|| body(&mut lent));
+                (
+                    ret.map(|ret| Box::new(ret) as Box<dyn Any + Send>),
+                    Vec::from(lent),
+                )
+            }
+            // The entry hands over exactly N buffers; nothing else reaches here.
+            Err(bufs) => (Err(Box::new("the op got a wrong number of buffers")), bufs),
+        }
     });
     let finish: BlockingFinish =
         Box::new(
@@ -276,49 +289,60 @@ where
                 }
             },
         );
-    spawn_blocking_boxed(meta, state, cancel, body, finish)
+    spawn_blocking_boxed(meta, state, cancel, Vec::from(bufs), body, finish)
 }
 
-type BlockingBody =
-    Box<dyn FnOnce() -> (Result<Box<dyn Any + Send>, PanicPayload>, Vec<Vec<u8>>) + Send>;
+type BlockingBody = Box<
+    dyn FnOnce(Vec<Vec<u8>>) -> (Result<Box<dyn Any + Send>, PanicPayload>, Vec<Vec<u8>>) + Send,
+>;
 type BlockingFinish =
     Box<dyn FnOnce(Box<dyn Any + Send>, &RefCell<OpState>, &mut Vec<u8>) -> Result<(), OpError>>;
+
+/// What a body sends back: its return value (or panic) and the buffers it was lent.
+type BodyOutput = (Result<Box<dyn Any + Send>, PanicPayload>, Vec<Vec<u8>>);
 
 fn spawn_blocking_boxed(
     meta: &'static OpMeta,
     state: &Rc<RefCell<OpState>>,
     cancel: Vec<CancellationToken>,
+    bufs: Vec<Vec<u8>>,
     body: BlockingBody,
     finish: BlockingFinish,
 ) -> Result<OpFuture, OpError> {
-    let pool = state
+    let executor = state
         .try_borrow()
         .ok()
-        .and_then(|state| state.blocking_pool().cloned());
-    let handle = match pool {
+        .and_then(|state| state.executor().cloned());
+    match executor {
+        Some(Executor::Batched(executor)) => {
+            batched(meta, state, &executor, cancel, bufs, body, finish)
+        }
+        Some(Executor::SpawnBlocking(handle)) => {
+            one_spawn_blocking(meta, state, handle, cancel, bufs, body, finish)
+        }
+        None => one_spawn_blocking(meta, state, None, cancel, bufs, body, finish),
+    }
+}
+
+/// One `spawn_blocking` per call.
+fn one_spawn_blocking(
+    meta: &'static OpMeta,
+    state: &Rc<RefCell<OpState>>,
+    handle: Option<tokio::runtime::Handle>,
+    cancel: Vec<CancellationToken>,
+    bufs: Vec<Vec<u8>>,
+    body: BlockingBody,
+    finish: BlockingFinish,
+) -> Result<OpFuture, OpError> {
+    let handle = match handle {
         Some(handle) => handle,
-        None => tokio::runtime::Handle::try_current().map_err(|_| {
-            OpError::generic("async entries need a tokio runtime on the calling thread")
-                .with_op(meta.name)
-        })?,
+        None => tokio::runtime::Handle::try_current().map_err(|_| no_runtime(meta))?,
     };
-    let task = handle.spawn_blocking(body);
+    let task = handle.spawn_blocking(move || body(bufs));
     let state = state.clone();
     let future = async move {
         match task.await {
-            Ok((Ok(ret), bufs)) => {
-                let mut out = Vec::new();
-                // Serializing the result and converting its error are user code too.
-                let result = match catch_blocking(|| finish(ret, &state, &mut out)) {
-                    Ok(finished) => finished.map(|()| out),
-                    Err(payload) => Err(panic_error(meta, &*payload)),
-                };
-                OpOutput { result, bufs }
-            }
-            Ok((Err(payload), bufs)) => OpOutput {
-                result: Err(panic_error(meta, &*payload)),
-                bufs,
-            },
+            Ok(output) => finish_blocking(meta, &state, output, finish),
             Err(err) => OpOutput {
                 result: Err(match err.try_into_panic() {
                     Ok(payload) => panic_error(meta, &*payload),
@@ -329,6 +353,114 @@ fn spawn_blocking_boxed(
         }
     };
     Ok(cancellable(meta, cancel, Box::pin(future)))
+}
+
+/// A body queued on the batched executor. Until a worker starts it, its buffers stay
+/// in `Handoff`: a call cancelled, or dropped with its runtime, before then takes them
+/// back, and the body never runs.
+fn batched(
+    meta: &'static OpMeta,
+    state: &Rc<RefCell<OpState>>,
+    executor: &BatchedExecutor,
+    cancel: Vec<CancellationToken>,
+    bufs: Vec<Vec<u8>>,
+    body: BlockingBody,
+    finish: BlockingFinish,
+) -> Result<OpFuture, OpError> {
+    let handoff = Arc::new(Handoff(std::sync::Mutex::new(Some(bufs))));
+    let (sender, receiver) = tokio::sync::oneshot::channel::<BodyOutput>();
+    let job = {
+        let handoff = Arc::clone(&handoff);
+        Box::new(move || {
+            if let Some(bufs) = handoff.take() {
+                // The receiver may be gone by now; the result is dropped with it then.
+                let _ = sender.send(body(bufs));
+            }
+        })
+    };
+    executor.submit(job).map_err(|err| match err {
+        SubmitError::Full(max) => OpError::new(
+            ErrorClass::ResourceExhausted,
+            format!("the blocking executor has {max} calls queued already"),
+        )
+        .with_op(meta.name),
+        SubmitError::NoRuntime => no_runtime(meta),
+    })?;
+    let state = state.clone();
+    let future = async move {
+        let _take_back = TakeBack(&handoff);
+        let finished = if cancel.is_empty() {
+            receiver.await
+        } else {
+            let closed = select_all(cancel.iter().map(|token| Box::pin(token.cancelled())));
+            tokio::select! {
+                biased;
+                _ = closed => {
+                    // Not started: it never will be, and the buffers come back.
+                    let bufs = handoff.take().unwrap_or_default();
+                    return OpOutput { result: Err(interrupted(meta)), bufs };
+                }
+                finished = receiver => finished,
+            }
+        };
+        match finished {
+            Ok(output) => finish_blocking(meta, &state, output, finish),
+            // The executor was shut down with the body still queued.
+            Err(_) => OpOutput {
+                result: Err(interrupted(meta)),
+                bufs: handoff.take().unwrap_or_default(),
+            },
+        }
+    };
+    Ok(Box::pin(future))
+}
+
+/// The buffers of a queued body, until a worker or the caller takes them.
+struct Handoff(std::sync::Mutex<Option<Vec<Vec<u8>>>>);
+
+impl Handoff {
+    fn take(&self) -> Option<Vec<Vec<u8>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+}
+
+/// Takes the buffers back when a call's future is dropped, so that a body not yet
+/// started never starts.
+struct TakeBack<'a>(&'a Handoff);
+
+impl Drop for TakeBack<'_> {
+    fn drop(&mut self) {
+        drop(self.0.take());
+    }
+}
+
+/// Back on the host thread: the body's return value into the call's output.
+fn finish_blocking(
+    meta: &'static OpMeta,
+    state: &RefCell<OpState>,
+    (ret, bufs): BodyOutput,
+    finish: BlockingFinish,
+) -> OpOutput {
+    let result = match ret {
+        Ok(ret) => {
+            let mut out = Vec::new();
+            // Serializing the result and converting its error are user code too.
+            match catch_blocking(|| finish(ret, state, &mut out)) {
+                Ok(finished) => finished.map(|()| out),
+                Err(payload) => Err(panic_error(meta, &*payload)),
+            }
+        }
+        Err(payload) => Err(panic_error(meta, &*payload)),
+    };
+    OpOutput { result, bufs }
+}
+
+#[cold]
+fn no_runtime(meta: &'static OpMeta) -> OpError {
+    OpError::generic("async entries need a tokio runtime on the calling thread").with_op(meta.name)
 }
 
 /// Turns a body's return value into the JSON result: the generated `__finish` of an op.

@@ -13,7 +13,7 @@ use futures_util::stream::{FuturesUnordered, Stream};
 use crate::__private::panic_error;
 use crate::decl::{AsyncCall, Handler, OpOutput, SyncCall};
 use crate::dispatch::{DispatchTable, OpId, RegistrationError, TableEntry};
-use crate::{Extension, OpError, OpState};
+use crate::{Executor, Extension, OpError, OpState};
 
 /// Names an entry: by dense id (an index) or by name (one hash lookup).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +111,9 @@ impl Runtime {
     pub fn with_table(table: Arc<DispatchTable>) -> Self {
         let mut state = OpState::default();
         table.init_state(&mut state);
+        if state.executor().is_none() {
+            state.set_executor(Executor::thread_default());
+        }
         Self {
             table,
             state: Rc::new(RefCell::new(state)),

@@ -4,6 +4,7 @@ use std::any::{Any, TypeId, type_name};
 
 use rustc_hash::FxHashMap;
 
+use crate::executor::Executor;
 use crate::resources::ResourceTable;
 
 /// Everything a runtime's ops share: one value per type, and the resource table.
@@ -19,8 +20,9 @@ pub struct OpState {
     /// The resources this runtime's guest can reach by rid.
     pub resource_table: ResourceTable,
     values: FxHashMap<TypeId, Box<dyn Any>>,
-    /// Where async entries run their bodies; `None`: the calling thread's runtime.
-    blocking_pool: Option<tokio::runtime::Handle>,
+    /// Where async entries run their bodies; `None`: `spawn_blocking` on the calling
+    /// thread's runtime. `Runtime::new` sets the thread's batched executor.
+    executor: Option<Executor>,
 }
 
 impl OpState {
@@ -51,24 +53,28 @@ impl OpState {
         boxed.downcast().ok().map(|boxed| *boxed)
     }
 
-    /// Runs the bodies of async entries on `handle`'s blocking pool rather than on
-    /// the pool of the runtime that polls them. A host that drives many runtimes on
-    /// threads of their own (each with a current-thread tokio runtime) shares one
-    /// bounded pool this way.
+    /// Runs the bodies of async entries with one `spawn_blocking` per call on
+    /// `handle`'s blocking pool: [`Executor::SpawnBlocking`] with a handle.
     ///
     /// ```
     /// let pool = tokio::runtime::Runtime::new().unwrap();
     /// let mut state = opkit::OpState::default();
     /// state.set_blocking_pool(pool.handle().clone());
-    /// assert!(state.blocking_pool().is_some());
+    /// assert!(matches!(state.executor(), Some(opkit::Executor::SpawnBlocking(Some(_)))));
     /// ```
     pub fn set_blocking_pool(&mut self, handle: tokio::runtime::Handle) {
-        self.blocking_pool = Some(handle);
+        self.executor = Some(Executor::SpawnBlocking(Some(handle)));
     }
 
-    /// The pool set by [`OpState::set_blocking_pool`].
-    pub fn blocking_pool(&self) -> Option<&tokio::runtime::Handle> {
-        self.blocking_pool.as_ref()
+    /// Where the bodies of this runtime's blocking ops run from now on.
+    pub fn set_executor(&mut self, executor: Executor) {
+        self.executor = Some(executor);
+    }
+
+    /// The executor set by [`OpState::set_executor`] (or by `Runtime::new`, which sets
+    /// the thread's batched executor when the extensions set none).
+    pub fn executor(&self) -> Option<&Executor> {
+        self.executor.as_ref()
     }
 
     /// The error an op gets when its `#[state]` type was never put.

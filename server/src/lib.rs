@@ -41,7 +41,10 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use opkit::{DispatchTable, Extension, RegistrationError, ResourceBudget};
+use opkit::{
+    BatchedConfig, BatchedExecutor, DispatchTable, Executor, Extension, RegistrationError,
+    ResourceBudget,
+};
 
 pub use auth::{BadToken, Token};
 pub use serve::describe;
@@ -55,6 +58,7 @@ pub struct Server {
     limits: Limits,
     setup: Option<SessionSetup>,
     token: Option<Token>,
+    executor: Option<Executor>,
 }
 
 /// Collects what a [`Server`] serves: extensions, or a table built elsewhere.
@@ -65,6 +69,7 @@ pub struct ServerBuilder {
     limits: Limits,
     setup: Option<SessionSetup>,
     token: TokenChoice,
+    executor: Option<Executor>,
 }
 
 #[derive(Default)]
@@ -161,7 +166,21 @@ impl Server {
             limits: self.limits,
             setup: self.setup.clone(),
             budget,
-            blocking_pool: tokio::runtime::Handle::try_current().ok(),
+            executor: self.session_executor(),
+        }
+    }
+
+    /// The executor every session of one `serve` shares, on the serving runtime.
+    fn session_executor(&self) -> Option<Executor> {
+        let host = tokio::runtime::Handle::try_current().ok();
+        match (&self.executor, host) {
+            (Some(Executor::SpawnBlocking(None)), host) => Some(Executor::SpawnBlocking(host)),
+            (Some(executor), _) => Some(executor.clone()),
+            (None, Some(host)) => Some(Executor::Batched(BatchedExecutor::on_runtime(
+                BatchedConfig::default(),
+                host,
+            ))),
+            (None, None) => None,
         }
     }
 }
@@ -238,6 +257,15 @@ impl ServerBuilder {
         self
     }
 
+    /// Where the bodies of blocking ops run. By default every session shares one
+    /// [`BatchedExecutor`](opkit::BatchedExecutor) whose workers live in the blocking
+    /// pool of the runtime that serves; `Executor::SpawnBlocking(None)` makes it one
+    /// `spawn_blocking` per call on that pool instead.
+    pub fn executor(mut self, executor: Executor) -> Self {
+        self.executor = Some(executor);
+        self
+    }
+
     pub fn build(self) -> Result<Server, BuildError> {
         let table = match self.table {
             Some(table) => table,
@@ -255,6 +283,7 @@ impl ServerBuilder {
             limits: self.limits.clamped(),
             setup: self.setup,
             token,
+            executor: self.executor,
         })
     }
 }

@@ -138,9 +138,9 @@ pub struct SessionConfig {
     pub setup: Option<SessionSetup>,
     /// The cap on rids shared by every session of the server.
     pub budget: Option<Arc<ResourceBudget>>,
-    /// The blocking pool async entries run on: the host runtime's, shared by every
-    /// session thread.
-    pub blocking_pool: Option<tokio::runtime::Handle>,
+    /// Where async entries run their bodies: on the host runtime's blocking pool,
+    /// shared by every session thread.
+    pub executor: Option<opkit::Executor>,
 }
 
 /// The session's side of its channels.
@@ -249,15 +249,15 @@ fn session_runtime(
         limits,
         setup,
         budget,
-        blocking_pool,
+        executor,
     } = config;
     let rt = Runtime::with_table(table);
     {
         let mut state = rt.state().borrow_mut();
         state.resource_table.set_limit(Some(limits.max_rids));
         state.resource_table.set_budget(budget);
-        if let Some(pool) = blocking_pool {
-            state.set_blocking_pool(pool);
+        if let Some(executor) = executor {
+            state.set_executor(executor);
         }
     }
     if let Some(setup) = setup {

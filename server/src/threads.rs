@@ -11,8 +11,9 @@
 //! Each thread owns a current-thread tokio runtime, with its own reactor and timers:
 //! a connection's socket is registered there, so the thread that answers a request
 //! is the one the kernel wakes when it arrives, with no hop through another thread.
-//! What a session hands to a blocking pool goes to the server's shared one (see
-//! `OpState::set_blocking_pool`); the thread's own pool, for `tokio::fs` and the
+//! The bodies of a session's blocking ops go to the executor all sessions share, whose
+//! workers live in the serving runtime's blocking pool (see
+//! `ServerBuilder::executor`); the thread's own pool, for `tokio::fs` and the
 //! like, is kept small. Tasks a session `tokio::spawn`s run on its thread, also while
 //! the thread waits for its next connection, and end when the thread retires.
 

@@ -227,17 +227,15 @@ impl op_join {
             Self::META,
             __c.state,
             ::std::vec![],
-            move || {
-                let __ret = ::opkit::__private::catch_blocking(|| {
-                    let __ret = op_join(
-                        &__p0.into_inner(),
-                        &__p1.into_inner(),
-                        &__p2.into_inner(),
-                        __p3.into_inner(),
-                    );
-                    ::opkit::__private::SendGuard::<String>::new(__ret)
-                });
-                (__ret, ::std::vec![])
+            [],
+            move |_| {
+                let __ret = op_join(
+                    &__p0.into_inner(),
+                    &__p1.into_inner(),
+                    &__p2.into_inner(),
+                    __p3.into_inner(),
+                );
+                ::opkit::__private::SendGuard::<String>::new(__ret)
             },
             Self::__finish,
         )

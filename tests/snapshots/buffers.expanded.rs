@@ -89,7 +89,7 @@ impl op_copy {
         ::opkit::__private::OpError,
     > {
         let () = Self::__decode(__c.args)?;
-        let [mut __p0, __p1] = ::opkit::__private::take_bufs(
+        let [__p0, __p1] = ::opkit::__private::take_bufs(
             Self::META,
             __c.bufs,
             ["dst", "src"],
@@ -98,12 +98,11 @@ impl op_copy {
             Self::META,
             __c.state,
             ::std::vec![],
-            move || {
-                let __ret = ::opkit::__private::catch_blocking(|| {
-                    let __ret = op_copy(&mut __p0, &__p1);
-                    ::opkit::__private::SendGuard::<usize>::new(__ret)
-                });
-                (__ret, ::std::vec![__p0, __p1])
+            [__p0, __p1],
+            move |__lent| {
+                let [__p0, __p1] = __lent;
+                let __ret = op_copy(&mut **__p0, &**__p1);
+                ::opkit::__private::SendGuard::<usize>::new(__ret)
             },
             Self::__finish,
         )

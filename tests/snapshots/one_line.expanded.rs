@@ -147,12 +147,10 @@ impl op_add {
             Self::META,
             __c.state,
             ::std::vec![],
-            move || {
-                let __ret = ::opkit::__private::catch_blocking(|| {
-                    let __ret = op_add(__p0.into_inner(), __p1.into_inner());
-                    ::opkit::__private::SendGuard::<i64>::new(__ret)
-                });
-                (__ret, ::std::vec![])
+            [],
+            move |_| {
+                let __ret = op_add(__p0.into_inner(), __p1.into_inner());
+                ::opkit::__private::SendGuard::<i64>::new(__ret)
             },
             Self::__finish,
         )

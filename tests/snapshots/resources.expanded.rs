@@ -127,12 +127,10 @@ impl op_note_new {
             Self::META,
             __c.state,
             ::std::vec![],
-            move || {
-                let __ret = ::opkit::__private::catch_blocking(|| {
-                    let __ret = op_note_new(__p0.into_inner());
-                    ::opkit::__private::SendGuard::<NewResource<Note>>::new(__ret)
-                });
-                (__ret, ::std::vec![])
+            [],
+            move |_| {
+                let __ret = op_note_new(__p0.into_inner());
+                ::opkit::__private::SendGuard::<NewResource<Note>>::new(__ret)
             },
             Self::__finish,
         )
@@ -272,12 +270,10 @@ impl op_note_read {
             Self::META,
             __c.state,
             ::std::vec![__cancel0],
-            move || {
-                let __ret = ::opkit::__private::catch_blocking(|| {
-                    let __ret = op_note_read(&*__p0);
-                    ::opkit::__private::SendGuard::<Result<String, OpError>>::new(__ret)
-                });
-                (__ret, ::std::vec![])
+            [],
+            move |_| {
+                let __ret = op_note_read(&*__p0);
+                ::opkit::__private::SendGuard::<Result<String, OpError>>::new(__ret)
             },
             Self::__finish,
         )

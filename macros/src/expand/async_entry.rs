@@ -23,7 +23,6 @@ pub fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
     let mut plain_cancels = Vec::new();
     let mut any_optional = false;
     let mut args = Vec::new();
-    let mut returned_bufs = Vec::new();
     let mut kept_bufs = Vec::new();
     // Moves a value into the blocking closure, checking `Send` at `span`.
     let guard = |local: &Ident, ty: &dyn ToTokens, span: Span, prepare: &mut Vec<TokenStream>| {
@@ -72,8 +71,9 @@ pub fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
                 plain_cancels.push(cancel);
                 resource_arg(&local, *by, *optional)
             }
-            // An `async fn` borrows each buffer (a `&mut Vec<u8>`) from a `KeepBufs`.
-            ParamKind::Buffer(kind) if is_async_fn => {
+            // Each buffer is borrowed (a `&mut Vec<u8>`): from a `KeepBufs` in an
+            // `async fn`, from the lent array in a blocking body.
+            ParamKind::Buffer(kind) => {
                 kept_bufs.push(local.clone());
                 match kind {
                     BufferKind::Ref => quote!(&**#local),
@@ -81,20 +81,6 @@ pub fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
                     BufferKind::Owned => quote!(::core::mem::take(#local)),
                 }
             }
-            ParamKind::Buffer(kind) => match kind {
-                BufferKind::Ref => {
-                    returned_bufs.push(quote!(#local));
-                    quote!(&#local)
-                }
-                BufferKind::Mut => {
-                    returned_bufs.push(quote!(#local));
-                    quote!(&mut #local)
-                }
-                BufferKind::Owned => {
-                    returned_bufs.push(quote!(::std::vec::Vec::new()));
-                    quote!(#local)
-                }
-            },
             ParamKind::StateRef(ty) => {
                 let lookup = quote_spanned!(ty.span()=> ::opkit::__private::state_clone::<#ty>);
                 prepare.push(quote!(let #local = #lookup(Self::META, __c.state)?;));
@@ -111,7 +97,7 @@ pub fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
             }
         });
     }
-    let take_bufs = take_bufs(spec, !is_async_fn);
+    let take_bufs = take_bufs(spec, false);
     // The tokens whose firing ends the call: an optional resource left out has none.
     let cancels = if any_optional {
         quote!(::opkit::__private::cancels([#(#cancels),*]))
@@ -157,17 +143,24 @@ pub fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
             }
             None => quote!(::opkit::__private::SendGuard::<()>::new(__ret)),
         };
+        // The buffers stay with the executor until the body starts, so that a call
+        // cancelled before then gets them back.
+        let lent = if kept_bufs.is_empty() {
+            quote!(_)
+        } else {
+            quote!(__lent)
+        };
+        let unpack = (!kept_bufs.is_empty()).then(|| quote!(let [#(#kept_bufs),*] = __lent;));
         quote! {
             ::opkit::__private::spawn_blocking_op(
                 Self::META,
                 __c.state,
                 #cancels,
-                move || {
-                    let __ret = ::opkit::__private::catch_blocking(|| {
-                        let __ret = #name(#(#args),*);
-                        #guard_ret
-                    });
-                    (__ret, ::std::vec![#(#returned_bufs),*])
+                [#(#kept_bufs),*],
+                move |#lent| {
+                    #unpack
+                    let __ret = #name(#(#args),*);
+                    #guard_ret
                 },
                 Self::__finish,
             )
