@@ -387,8 +387,10 @@ fn batched(
         SubmitError::NoRuntime => no_runtime(meta),
     })?;
     let state = state.clone();
+    // Made now, not on first poll: a call dropped unpolled takes its buffers back too.
+    let take_back = TakeBack(handoff);
     let future = async move {
-        let _take_back = TakeBack(&handoff);
+        let handoff = &*take_back.0;
         let finished = if cancel.is_empty() {
             receiver.await
         } else {
@@ -427,11 +429,11 @@ impl Handoff {
     }
 }
 
-/// Takes the buffers back when a call's future is dropped, so that a body not yet
-/// started never starts.
-struct TakeBack<'a>(&'a Handoff);
+/// Takes the buffers back when a call's future is dropped, polled or not, so that a
+/// body not yet started never starts.
+struct TakeBack(Arc<Handoff>);
 
-impl Drop for TakeBack<'_> {
+impl Drop for TakeBack {
     fn drop(&mut self) {
         drop(self.0.take());
     }

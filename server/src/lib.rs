@@ -258,7 +258,7 @@ impl ServerBuilder {
     }
 
     /// Where the bodies of blocking ops run. By default every session shares one
-    /// [`BatchedExecutor`](opkit::BatchedExecutor) whose workers live in the blocking
+    /// [`BatchedExecutor`] whose workers live in the blocking
     /// pool of the runtime that serves; `Executor::SpawnBlocking(None)` makes it one
     /// `spawn_blocking` per call on that pool instead.
     pub fn executor(mut self, executor: Executor) -> Self {
