@@ -147,6 +147,8 @@ struct Queue {
     /// Workers spawned that have not started yet.
     starting: usize,
     watchdog: bool,
+    /// The watchdog sleeps with nothing to watch: the next body queued wakes it.
+    watchdog_idle: bool,
     shutdown: bool,
 }
 
@@ -196,6 +198,7 @@ impl BatchedExecutor {
                         waking: 0,
                         starting: 0,
                         watchdog: false,
+                        watchdog_idle: false,
                         shutdown: false,
                     }),
                     work: Condvar::new(),
@@ -262,9 +265,13 @@ impl BatchedExecutor {
         if watchdog.is_some() {
             queue.watchdog = true;
         }
+        let wake_watchdog = std::mem::take(&mut queue.watchdog_idle);
         drop(queue);
         if wake {
             shared.work.notify_one();
+        }
+        if wake_watchdog {
+            shared.watch.notify_one();
         }
         if let Some(handle) = watchdog {
             let shared = Arc::clone(shared);
@@ -393,8 +400,9 @@ impl Shared {
     }
 
     /// The watchdog: while there is work, adds a worker each time every worker is busy,
-    /// bodies wait, and no body has started or finished for `stuck_after`. It stays for
-    /// `keep_alive` after the work is done, so a run of calls starts it once.
+    /// bodies wait, and no body has started or finished for `stuck_after`. With nothing
+    /// to watch it sleeps until a body is queued, and goes after `keep_alive` of that,
+    /// so a run of calls starts it once and an idle executor costs no wake-ups.
     fn watch(self: Arc<Self>, handle: &tokio::runtime::Handle) {
         let period = self.config.stuck_after.max(Duration::from_millis(1));
         let stuck = u64::try_from(period.as_micros()).unwrap_or(u64::MAX);
@@ -402,13 +410,22 @@ impl Shared {
         let mut queue = self.lock();
         while !queue.shutdown {
             if queue.jobs.is_empty() && queue.busy == 0 {
+                // Nothing to watch: sleep until the next body is queued, or go.
                 let since = *idle_since.get_or_insert_with(Instant::now);
-                if since.elapsed() >= self.config.keep_alive {
+                let left = self.config.keep_alive.saturating_sub(since.elapsed());
+                if left.is_zero() {
                     break;
                 }
-            } else {
-                idle_since = None;
+                queue.watchdog_idle = true;
+                queue = self
+                    .watch
+                    .wait_timeout(queue, left)
+                    .map(|(queue, _)| queue)
+                    .unwrap_or_else(|err| err.into_inner().0);
+                queue.watchdog_idle = false;
+                continue;
             }
+            idle_since = None;
             let quiet = self
                 .now_micros()
                 .saturating_sub(self.last_event.load(Ordering::Relaxed));
