@@ -76,6 +76,50 @@ pub use executor::{BatchedConfig, BatchedExecutor, Executor};
 /// let rt = Runtime::new([greeter()]).unwrap();
 /// assert_eq!(rt.call_sync("op_hi_sync", br#"["bo"]"#, &mut []).unwrap(), br#""hi bo""#);
 /// ```
+///
+/// | key | the function | |
+/// |---|---|---|
+/// | `ops = [op_a, op_b::<P>]` | registers their `DECLS` | an op twice (whatever its parameters) is an error |
+/// | `state = \|state\| ..` | sets up each runtime's `OpState` | |
+/// | `options = { name: Type, .. }` | takes them: `fn name(name: Type, ..)` | `state = \|state, options\| ..` gets them |
+/// | `parameters = [P: Trait, const N: usize]` | is generic: `fn name<P: Trait, const N: usize>()` | for generic ops; no defaults |
+///
+/// With parameters, the ops, the options' types and the state setup may name them:
+///
+/// ```
+/// use std::marker::PhantomData;
+/// use opkit::{Runtime, extension, op};
+///
+/// trait Unit: Send + Sync + 'static {
+///     const METRES: f64;
+/// }
+/// struct Foot;
+/// impl Unit for Foot {
+///     const METRES: f64 = 0.3048;
+/// }
+///
+/// /// How many decimals the host wants in unit `U`.
+/// struct Digits<U>(usize, PhantomData<fn() -> U>);
+///
+/// /// Converts metres to `U`.
+/// #[op(sync)]
+/// fn op_convert<U: Unit>(#[state] digits: &Digits<U>, metres: f64) -> String {
+///     format!("{:.*}", digits.0, metres / U::METRES)
+/// }
+///
+/// extension!(
+///     pub units,
+///     parameters = [U: Unit],
+///     ops = [op_convert::<U>],
+///     options = { digits: usize },
+///     state = |state, options| {
+///         state.put(Digits::<U>(options.digits, PhantomData));
+///     }
+/// );
+///
+/// let rt = Runtime::new([units::<Foot>(2)]).unwrap();
+/// assert_eq!(rt.call_sync("op_convert_sync", b"[3.048]", &mut []).unwrap(), br#""10.00""#);
+/// ```
 pub use opkit_macros::extension;
 #[doc = include_str!("op.md")]
 pub use opkit_macros::op;

@@ -26,9 +26,10 @@ pub trait Scalar: DeserializeOwned {
 /// Picks the reader of an argument's type where `#[op]` expands, by autoref:
 /// `(&&Arg::<T>::NEW).__opkit_read(json)` resolves to [`ReadScalar`] when `T: Scalar`, and
 /// otherwise to [`ReadSerde`], whose `T: DeserializeOwned` bound sits on the method so
-/// that a type that is not `Deserialize` gets a plain unmet-bound error. The op's types
-/// are concrete there (an op cannot be generic), which is what makes the choice work,
-/// whatever name or alias the type is written with.
+/// that a type that is not `Deserialize` gets a plain unmet-bound error. The choice is
+/// made on the type where the op is written, whatever name or alias it has; a type
+/// parameter of a generic op is read by serde (its bounds say `DeserializeOwned`, not
+/// `Scalar`).
 pub struct Arg<T>(PhantomData<fn() -> T>);
 
 impl<T> Arg<T> {

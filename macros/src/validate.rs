@@ -1,7 +1,7 @@
 //! Rules that need the whole op: what may cross into an async entry, and the shape of
 //! the function itself.
 
-use syn::ItemFn;
+use syn::{GenericParam, ItemFn};
 
 use crate::errors::Errors;
 use crate::model::{Entries, OpSpec, ParamKind, type_string};
@@ -100,14 +100,18 @@ fn check_function(func: &ItemFn, errors: &mut Errors) {
             ),
         );
     }
-    if !sig.generics.params.is_empty() {
-        errors.push(
-            &sig.generics,
-            "an op cannot be generic: its entries are registered as plain function pointers; write one op per type",
-        );
-    }
-    if let Some(where_clause) = &sig.generics.where_clause {
-        errors.push(where_clause, "an op cannot have a `where` clause");
+    // Type and const parameters make the companion generic (`op_x::<P>::DECLS`); a
+    // lifetime parameter has nothing to stand for: the arguments live for one call.
+    for param in &sig.generics.params {
+        if let GenericParam::Lifetime(param) = param {
+            errors.push(
+                &param.lifetime,
+                format_args!(
+                    "an op cannot have a lifetime parameter: its arguments are decoded for each call and live only as long as it; remove `{}` and borrow with an elided lifetime (`&str`, `Cow<'_, str>`)",
+                    param.lifetime
+                ),
+            );
+        }
     }
     if let Some(unsafety) = &sig.unsafety {
         errors.push(

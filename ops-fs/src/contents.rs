@@ -7,23 +7,29 @@ use rustix::fs::OFlags;
 
 use crate::context::{FsContext, path_error, quoted};
 use crate::file::{OpenOptions, open_checked};
-use crate::permissions::Access;
+use crate::permissions::{Access, FsPermissionCheck};
 
 /// Reads a whole file. The result is the file's bytes as they are (no JSON; base64
 /// over JSON-RPC).
 #[op(permission = "fs.read")]
-pub fn op_read_file(#[state] ctx: &FsContext, path: &str) -> Result<ByteBuf, OpError> {
+pub fn op_read_file<P: FsPermissionCheck>(
+    #[state] ctx: &FsContext<P>,
+    path: &str,
+) -> Result<ByteBuf, OpError> {
     read_whole(ctx, path).map(ByteBuf)
 }
 
 /// Reads a whole file as UTF-8 text (`InvalidData` if it is not).
 #[op(permission = "fs.read")]
-pub fn op_read_text_file(#[state] ctx: &FsContext, path: &str) -> Result<String, OpError> {
+pub fn op_read_text_file<P: FsPermissionCheck>(
+    #[state] ctx: &FsContext<P>,
+    path: &str,
+) -> Result<String, OpError> {
     String::from_utf8(read_whole(ctx, path)?)
         .map_err(|err| OpError::new(ErrorClass::InvalidData, err.to_string()).context(quoted(path)))
 }
 
-fn read_whole(ctx: &FsContext, path: &str) -> Result<Vec<u8>, OpError> {
+fn read_whole<P: FsPermissionCheck>(ctx: &FsContext<P>, path: &str) -> Result<Vec<u8>, OpError> {
     let guest = ctx.path(Access::Read, path)?;
     let file = guest.open_file(OFlags::RDONLY, 0)?;
     let max = ctx.max_read();
@@ -61,8 +67,8 @@ fn read_whole(ctx: &FsContext, path: &str) -> Result<Vec<u8>, OpError> {
 /// instead of replacing; a new file gets `mode` (default `0o666`) less the runtime's
 /// umask.
 #[op(permission = "fs.write")]
-pub fn op_write_file(
-    #[state] ctx: &FsContext,
+pub fn op_write_file<P: FsPermissionCheck>(
+    #[state] ctx: &FsContext<P>,
     path: &str,
     #[buffer] data: &[u8],
     append: Option<bool>,
@@ -76,8 +82,8 @@ pub fn op_write_file(
 
 /// Writes a string as a file's whole contents, with the options of `op_write_file`.
 #[op(permission = "fs.write")]
-pub fn op_write_text_file(
-    #[state] ctx: &FsContext,
+pub fn op_write_text_file<P: FsPermissionCheck>(
+    #[state] ctx: &FsContext<P>,
     path: &str,
     text: &str,
     append: Option<bool>,
@@ -107,8 +113,8 @@ fn write_options(
     }
 }
 
-fn write_whole(
-    ctx: &FsContext,
+fn write_whole<P: FsPermissionCheck>(
+    ctx: &FsContext<P>,
     path: &str,
     data: &[u8],
     options: &OpenOptions,

@@ -9,36 +9,56 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use opkit::{ErrorClass, OpError};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, Statx, StatxFlags};
 
 use crate::beneath::{self, Resolver, is_escape};
-use crate::permissions::{Access, FsPermissions, Root};
+use crate::permissions::{Access, FsPermissionCheck, FsPermissions, Root};
 
 /// The umask a runtime starts with when the process's cannot be read.
 const DEFAULT_UMASK: u32 = 0o022;
 
-/// What the fs ops of one runtime share, kept in its `OpState`.
+/// What the fs ops of one runtime share, kept in its `OpState`: the permissions `P`
+/// they check (shared, never copied) and the runtime's cwd and umask.
 ///
 /// `op_chdir` and `op_umask` change only this value, never the process's cwd or umask,
 /// so runtimes in one process do not see each other's changes. Ops take it as
-/// `#[state] &FsContext`; the async entries get a clone (two `Arc`s and a path).
-#[derive(Debug, Clone)]
-pub struct FsContext {
-    perms: FsPermissions,
+/// `#[state] &FsContext<P>`; the async entries get a clone (an `Arc` and a path).
+#[derive(Debug)]
+pub struct FsContext<P = FsPermissions> {
+    perms: Arc<P>,
     cwd: PathBuf,
     umask: u32,
     max_read: u64,
+}
+
+// By hand: a derive would ask for `P: Clone`, and the permissions are shared.
+impl<P> Clone for FsContext<P> {
+    fn clone(&self) -> Self {
+        Self {
+            perms: Arc::clone(&self.perms),
+            cwd: self.cwd.clone(),
+            umask: self.umask,
+            max_read: self.max_read,
+        }
+    }
 }
 
 /// How much `op_read_file` and `op_read_text_file` read at most, unless the host says
 /// otherwise: a sparse file costs a guest nothing to make and its full size to read.
 pub const DEFAULT_MAX_READ: u64 = 256 << 20;
 
-impl FsContext {
+impl<P: FsPermissionCheck> FsContext<P> {
     /// A context with the process's cwd and umask as the starting values.
-    pub fn new(perms: FsPermissions) -> Self {
+    pub fn new(perms: P) -> Self {
+        Self::shared(Arc::new(perms))
+    }
+
+    /// [`Self::new`] with permissions the host keeps a handle to (to look at what a
+    /// recording check saw, or to share one between runtimes).
+    pub fn shared(perms: Arc<P>) -> Self {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
         Self {
             perms,
@@ -75,8 +95,13 @@ impl FsContext {
         self
     }
 
-    pub fn permissions(&self) -> &FsPermissions {
+    pub fn permissions(&self) -> &P {
         &self.perms
+    }
+
+    /// Whether the permissions grant `access` on `path` (absolute and clean).
+    pub(crate) fn allows(&self, access: Access, path: &Path) -> bool {
+        self.perms.check(access, path).is_some()
     }
 
     /// The runtime's cwd: absolute, symlinks resolved when it was set.
@@ -141,31 +166,31 @@ impl FsContext {
         let first = accesses.first().copied().unwrap_or(Access::Read);
         let mut base = None;
         for &access in accesses {
-            let located = self
+            let grant = self
                 .perms
-                .locate(access, &abs)
+                .check(access, &abs)
                 .ok_or_else(|| denied(access, path))?;
             base = match base {
-                None => Some(located),
+                None => Some(grant),
                 Some(other) => {
-                    let (outer, inner) = if located.rest < other.rest {
-                        (located, other)
+                    let (outer, inner) = if grant.located.rest < other.located.rest {
+                        (grant, other)
                     } else {
-                        (other, located)
+                        (other, grant)
                     };
-                    if !inner.root.path().starts_with(outer.root.path()) {
+                    if !inner.root().starts_with(outer.root()) {
                         return Err(denied(access, path));
                     }
                     Some(inner)
                 }
             };
         }
-        let located = base.ok_or_else(|| denied(first, path))?;
+        let grant = base.ok_or_else(|| denied(first, path))?;
         Ok(GuestPath {
             dir_only: path.ends_with('/') || path.ends_with("/."),
-            resolver: self.perms.resolver(),
-            root: located.root,
-            rest: located.rest,
+            resolver: grant.resolver,
+            root: grant.located.root,
+            rest: grant.located.rest,
             abs,
             guest: path,
             access: first,
@@ -204,7 +229,7 @@ impl Spelling {
     }
 }
 
-impl FsContext {
+impl<P: FsPermissionCheck> FsContext<P> {
     /// `path` (absolute) with each `..` applied to the spelling where what it climbs
     /// out of is known to be a real directory: a part of the cwd (symlink-free when it
     /// was set), a root, or what lies above the roots. The first `..` inside a root
@@ -219,7 +244,7 @@ impl FsContext {
             match component {
                 Component::ParentDir
                     if self.cwd.starts_with(&applied)
-                        || !self.perms.strictly_inside_a_root(&applied) =>
+                        || !self.perms.roots().strictly_inside_a_root(&applied) =>
                 {
                     applied.pop();
                 }

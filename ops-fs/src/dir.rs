@@ -12,14 +12,14 @@ use serde::Serialize;
 
 use crate::beneath::exact_mode;
 use crate::context::{Fd, FsContext, GuestPath, denied, guest_mode, invalid_argument};
-use crate::permissions::Access;
+use crate::permissions::{Access, FsPermissionCheck};
 
 /// Creates a directory, and with `recursive` its missing parents (an existing
 /// directory is then no error). Every directory created gets `mode` (default `0o777`)
 /// less the runtime's umask.
 #[op(permission = "fs.write")]
-pub fn op_mkdir(
-    #[state] ctx: &FsContext,
+pub fn op_mkdir<P: FsPermissionCheck>(
+    #[state] ctx: &FsContext<P>,
     path: &str,
     recursive: Option<bool>,
     mode: Option<u32>,
@@ -66,7 +66,10 @@ pub struct DirEntry {
 /// Lists a directory's entries (without `.` and `..`), sorted by name. A name that is
 /// not UTF-8 is given with U+FFFD in place of the bad bytes.
 #[op(permission = "fs.read")]
-pub fn op_read_dir(#[state] ctx: &FsContext, path: &str) -> Result<Vec<DirEntry>, OpError> {
+pub fn op_read_dir<P: FsPermissionCheck>(
+    #[state] ctx: &FsContext<P>,
+    path: &str,
+) -> Result<Vec<DirEntry>, OpError> {
     let dir = ctx.path(Access::Read, path)?;
     let fd = dir.open(OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty())?;
     let error = |err: Errno| dir.error(err.into());
@@ -113,8 +116,8 @@ struct TempPlan<'a> {
 const TEMP_ATTEMPTS: usize = 64;
 
 impl<'a> TempPlan<'a> {
-    fn new(
-        ctx: &'a FsContext,
+    fn new<P: FsPermissionCheck>(
+        ctx: &'a FsContext<P>,
         dir: &'a str,
         prefix: Option<String>,
         suffix: Option<String>,
@@ -192,8 +195,8 @@ fn temp_dir(dir: Option<String>) -> String {
 /// temp directory) and returns its path. The name is `prefix`, random characters, then
 /// `suffix`; the mode is `0o700` less the runtime's umask.
 #[op(permission = "fs.write")]
-pub fn op_make_temp_dir(
-    #[state] ctx: &FsContext,
+pub fn op_make_temp_dir<P: FsPermissionCheck>(
+    #[state] ctx: &FsContext<P>,
     dir: Option<String>,
     prefix: Option<String>,
     suffix: Option<String>,
@@ -213,8 +216,8 @@ pub fn op_make_temp_dir(
 /// directory) and returns its path. The name is `prefix`, random characters, then
 /// `suffix`; the mode is `0o600` less the runtime's umask.
 #[op(permission = "fs.write")]
-pub fn op_make_temp_file(
-    #[state] ctx: &FsContext,
+pub fn op_make_temp_file<P: FsPermissionCheck>(
+    #[state] ctx: &FsContext<P>,
     dir: Option<String>,
     prefix: Option<String>,
     suffix: Option<String>,
@@ -232,8 +235,8 @@ pub fn op_make_temp_file(
 /// The runtime's current directory (absolute, symlinks resolved). Needs read access to
 /// it, since the path itself tells where the runtime is.
 #[op(sync, permission = "fs.read")]
-pub fn op_cwd(#[state] ctx: &FsContext) -> Result<String, OpError> {
-    if !ctx.permissions().allows(Access::Read, ctx.cwd()) {
+pub fn op_cwd<P: FsPermissionCheck>(#[state] ctx: &FsContext<P>) -> Result<String, OpError> {
+    if !ctx.allows(Access::Read, ctx.cwd()) {
         return Err(denied(Access::Read, "."));
     }
     Ok(ctx.cwd().to_string_lossy().into_owned())
@@ -242,7 +245,10 @@ pub fn op_cwd(#[state] ctx: &FsContext) -> Result<String, OpError> {
 /// Changes the runtime's current directory, against which relative paths resolve.
 /// The process's cwd, and other runtimes', do not change.
 #[op(sync, permission = "fs.read")]
-pub fn op_chdir(#[state] ctx: &mut FsContext, path: &str) -> Result<(), OpError> {
+pub fn op_chdir<P: FsPermissionCheck>(
+    #[state] ctx: &mut FsContext<P>,
+    path: &str,
+) -> Result<(), OpError> {
     let dir = ctx.path(Access::Read, path)?;
     let (_, resolved) = dir.walk(OFlags::PATH | OFlags::DIRECTORY, None)?;
     ctx.set_cwd(resolved);
@@ -253,7 +259,10 @@ pub fn op_chdir(#[state] ctx: &mut FsContext, path: &str) -> Result<(), OpError>
 /// permission bits of what this runtime's ops create; the process's umask does not
 /// change.
 #[op(sync)]
-pub fn op_umask(#[state] ctx: &mut FsContext, mask: Option<u32>) -> Result<u32, OpError> {
+pub fn op_umask<P: FsPermissionCheck>(
+    #[state] ctx: &mut FsContext<P>,
+    mask: Option<u32>,
+) -> Result<u32, OpError> {
     let old = ctx.umask();
     if let Some(mask) = mask {
         if mask > 0o777 {

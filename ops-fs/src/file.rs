@@ -20,7 +20,7 @@ use crate::beneath;
 use crate::context::{
     FsContext, GuestPath, STATX_FIELDS, guest_mode, invalid_argument, path_error, quoted,
 };
-use crate::permissions::Access;
+use crate::permissions::{Access, FsPermissionCheck};
 use crate::stat::FsStat;
 use crate::times::timestamps;
 
@@ -179,8 +179,8 @@ impl OpenOptions {
 /// `mode & !umask` of the runtime: when the process's umask, which the kernel applies,
 /// would clear other bits, the file is created exclusively (so that this call knows it
 /// made it) and given its mode with an `fchmod`.
-pub(crate) fn open_checked(
-    ctx: &FsContext,
+pub(crate) fn open_checked<P: FsPermissionCheck>(
+    ctx: &FsContext<P>,
     path: &GuestPath<'_>,
     options: &OpenOptions,
 ) -> Result<File, OpError> {
@@ -222,8 +222,8 @@ pub(crate) fn open_checked(
 /// file (default `0o666`, less the runtime's umask). Without options the file is
 /// opened for reading. Needs read access to read and write access for anything else.
 #[op(permission = "fs.read|fs.write")]
-pub fn op_open(
-    #[state] ctx: &FsContext,
+pub fn op_open<P: FsPermissionCheck>(
+    #[state] ctx: &FsContext<P>,
     path: &str,
     options: Option<OpenOptions>,
 ) -> Result<NewResource<FsFile>, OpError> {

@@ -1,5 +1,6 @@
 //! opkit-fs: the file-system ops of opkit, each written once as an `#[op]` function
-//! with a sync and a blocking async entry, checked against [`FsPermissions`].
+//! with a sync and a blocking async entry, checked against [`FsPermissions`] or a
+//! host's own [`FsPermissionCheck`].
 //!
 //! ```
 //! use opkit::Runtime;
@@ -42,6 +43,13 @@
 //! so a root itself stays where it is. `op_rename` also needs read access to `from`
 //! when `to` is readable. Ops on an open rid check nothing: the check happened at
 //! `op_open`.
+//!
+//! The ops that take a path are generic over [`FsPermissionCheck`] (`op_stat::<P>`,
+//! with `FsContext<P>` in the runtime's state); [`extension`] and [`extension_with`]
+//! use `FsPermissions`, [`extension_for`] a host's own type, whose
+//! [`check`](FsPermissionCheck::check) says which root grants each access. The path
+//! is resolved beneath that root whatever the rule, so a host's type can narrow what
+//! a guest reaches, never widen it past a root's handle.
 
 mod beneath;
 mod contents;
@@ -68,16 +76,19 @@ pub use file::{
 };
 pub use links::{op_link, op_read_link, op_realpath, op_symlink};
 pub use metadata::{op_chmod, op_chown, op_exists, op_lstat, op_stat, op_truncate, op_utime};
-pub use permissions::{Access, FsPermissions};
+pub use permissions::{Access, FsPermissionCheck, FsPermissions, Grant};
 pub use stat::{FileKind, FsStat};
 pub use tree::{op_copy_file, op_remove, op_rename};
+
+use std::sync::Arc;
 
 use opkit::{Extension, OpDecl};
 
 opkit::extension!(
     fs,
+    parameters = [P: FsPermissionCheck],
     ops = [
-        op_open,
+        op_open::<P>,
         op_read,
         op_write,
         op_seek,
@@ -86,52 +97,60 @@ opkit::extension!(
         op_fsync,
         op_fdatasync,
         op_futime,
-        op_stat,
-        op_lstat,
-        op_exists,
-        op_chmod,
-        op_chown,
-        op_utime,
-        op_truncate,
-        op_mkdir,
-        op_read_dir,
-        op_make_temp_dir,
-        op_make_temp_file,
-        op_cwd,
-        op_chdir,
-        op_umask,
-        op_copy_file,
-        op_rename,
-        op_remove,
-        op_link,
-        op_symlink,
-        op_read_link,
-        op_realpath,
-        op_read_file,
-        op_read_text_file,
-        op_write_file,
-        op_write_text_file,
+        op_stat::<P>,
+        op_lstat::<P>,
+        op_exists::<P>,
+        op_chmod::<P>,
+        op_chown::<P>,
+        op_utime::<P>,
+        op_truncate::<P>,
+        op_mkdir::<P>,
+        op_read_dir::<P>,
+        op_make_temp_dir::<P>,
+        op_make_temp_file::<P>,
+        op_cwd::<P>,
+        op_chdir::<P>,
+        op_umask::<P>,
+        op_copy_file::<P>,
+        op_rename::<P>,
+        op_remove::<P>,
+        op_link::<P>,
+        op_symlink::<P>,
+        op_read_link::<P>,
+        op_realpath::<P>,
+        op_read_file::<P>,
+        op_read_text_file::<P>,
+        op_write_file::<P>,
+        op_write_text_file::<P>,
     ]
 );
 
 /// The `fs` extension: every op of this crate, with a fresh [`FsContext`] (the
 /// process's cwd and umask, these permissions) in each runtime built with it.
 pub fn extension(perms: FsPermissions) -> Extension {
-    fs().with_state(move |state| {
-        state.put(FsContext::new(perms.clone()));
+    extension_for(perms)
+}
+
+/// [`extension`] with permissions of the host's own type: the ops ask `perms` (shared
+/// by every runtime built with the extension) which root grants each access.
+pub fn extension_for<P: FsPermissionCheck>(perms: P) -> Extension {
+    let perms = Arc::new(perms);
+    fs::<P>().with_state(move |state| {
+        state.put(FsContext::shared(Arc::clone(&perms)));
     })
 }
 
-/// The `fs` extension with a context of the host's choosing (a starting cwd or umask);
-/// each runtime gets its own copy.
-pub fn extension_with(ctx: FsContext) -> Extension {
-    fs().with_state(move |state| {
+/// The `fs` extension with a context of the host's choosing (a starting cwd or umask,
+/// permissions of its own type); each runtime gets its own copy.
+pub fn extension_with<P: FsPermissionCheck>(ctx: FsContext<P>) -> Extension {
+    fs::<P>().with_state(move |state| {
         state.put(ctx.clone());
     })
 }
 
 /// Every entry of every op of this crate, in the order the README lists them: what a
-/// host renders the op reference from.
+/// host renders the op reference from. The metadata is the same whatever the
+/// permissions type.
 pub fn op_decls() -> Vec<OpDecl> {
-    fs().decls().to_vec()
+    fs::<FsPermissions>().decls().to_vec()
 }

@@ -10,20 +10,26 @@ use rustix::fs::{AtFlags, Gid, Mode, OFlags, Uid};
 
 use crate::beneath::{set_mode, set_times};
 use crate::context::{FsContext, guest_mode};
-use crate::permissions::Access;
+use crate::permissions::{Access, FsPermissionCheck};
 use crate::stat::FsStat;
 use crate::times::timestamps;
 
 /// The metadata of a file, following a final symlink.
 #[op(permission = "fs.read")]
-pub fn op_stat(#[state] ctx: &FsContext, path: &str) -> Result<FsStat, OpError> {
+pub fn op_stat<P: FsPermissionCheck>(
+    #[state] ctx: &FsContext<P>,
+    path: &str,
+) -> Result<FsStat, OpError> {
     let stat = ctx.path(Access::Read, path)?.stat(true)?;
     Ok(FsStat::from_statx(&stat))
 }
 
 /// The metadata of a file; a final symlink is described itself, not followed.
 #[op(permission = "fs.read")]
-pub fn op_lstat(#[state] ctx: &FsContext, path: &str) -> Result<FsStat, OpError> {
+pub fn op_lstat<P: FsPermissionCheck>(
+    #[state] ctx: &FsContext<P>,
+    path: &str,
+) -> Result<FsStat, OpError> {
     let stat = ctx.path(Access::Read, path)?.stat(false)?;
     Ok(FsStat::from_statx(&stat))
 }
@@ -31,7 +37,10 @@ pub fn op_lstat(#[state] ctx: &FsContext, path: &str) -> Result<FsStat, OpError>
 /// Whether a path names an existing file, following symlinks: `false` when it or a
 /// parent is missing (or a parent is not a directory), an error for anything else.
 #[op(permission = "fs.read")]
-pub fn op_exists(#[state] ctx: &FsContext, path: &str) -> Result<bool, OpError> {
+pub fn op_exists<P: FsPermissionCheck>(
+    #[state] ctx: &FsContext<P>,
+    path: &str,
+) -> Result<bool, OpError> {
     match ctx.path(Access::Read, path)?.stat(true) {
         Ok(_) => Ok(true),
         Err(err)
@@ -49,7 +58,11 @@ pub fn op_exists(#[state] ctx: &FsContext, path: &str) -> Result<bool, OpError> 
 /// Sets the permission bits of a file (and the sticky bit: at most `0o1777`; setuid
 /// and setgid are refused), following symlinks. The umask does not apply.
 #[op(permission = "fs.write")]
-pub fn op_chmod(#[state] ctx: &FsContext, path: &str, mode: u32) -> Result<(), OpError> {
+pub fn op_chmod<P: FsPermissionCheck>(
+    #[state] ctx: &FsContext<P>,
+    path: &str,
+    mode: u32,
+) -> Result<(), OpError> {
     let mode = guest_mode(mode)?;
     let path = ctx.path(Access::Write, path)?;
     let fd = path.open(OFlags::PATH, Mode::empty())?;
@@ -58,8 +71,8 @@ pub fn op_chmod(#[state] ctx: &FsContext, path: &str, mode: u32) -> Result<(), O
 
 /// Sets the owner and/or group of a file, following symlinks; a left-out id is kept.
 #[op(permission = "fs.write")]
-pub fn op_chown(
-    #[state] ctx: &FsContext,
+pub fn op_chown<P: FsPermissionCheck>(
+    #[state] ctx: &FsContext<P>,
     path: &str,
     uid: Option<u32>,
     gid: Option<u32>,
@@ -76,8 +89,8 @@ pub fn op_chown(
 /// Sets the access and modification times of a file, in milliseconds since the
 /// epoch, following symlinks.
 #[op(permission = "fs.write")]
-pub fn op_utime(
-    #[state] ctx: &FsContext,
+pub fn op_utime<P: FsPermissionCheck>(
+    #[state] ctx: &FsContext<P>,
     path: &str,
     atime: f64,
     mtime: f64,
@@ -90,7 +103,11 @@ pub fn op_utime(
 
 /// Truncates or extends a file to `len` bytes (default `0`).
 #[op(permission = "fs.write")]
-pub fn op_truncate(#[state] ctx: &FsContext, path: &str, len: Option<u64>) -> Result<(), OpError> {
+pub fn op_truncate<P: FsPermissionCheck>(
+    #[state] ctx: &FsContext<P>,
+    path: &str,
+    len: Option<u64>,
+) -> Result<(), OpError> {
     let path = ctx.path(Access::Write, path)?;
     let file = path.open_file(OFlags::WRONLY, 0)?;
     file.set_len(len.unwrap_or(0))

@@ -1,5 +1,6 @@
 //! `FsPermissions`: the read and write roots a runtime's fs ops may touch, each held
-//! open as a handle that every path is resolved beneath.
+//! open as a handle that every path is resolved beneath; and [`FsPermissionCheck`],
+//! what the ops ask, which a host may implement with rules of its own on top.
 
 use std::fmt;
 use std::io;
@@ -198,6 +199,91 @@ pub(crate) struct Located<'a> {
     pub(crate) rest: usize,
 }
 
+/// What the fs ops ask before they touch a path: which root, if any, grants an access
+/// to it. The ops are generic over it (`op_stat::<P>`); [`FsPermissions`] is the
+/// implementation this crate ships, and a host plugs in its own with
+/// [`extension_for`](crate::extension_for) to add rules (a prompt, an audit log,
+/// narrower roots for some accesses) without giving up how a path is resolved.
+///
+/// Whatever the rules, a path is only ever resolved by the kernel beneath the handle
+/// of the root in the [`Grant`], and a `Grant` can only come from
+/// [`FsPermissions::grant`]: a host narrows what is allowed by granting from roots
+/// of its choosing, or by refusing, but cannot let a guest out of a root.
+///
+/// ```
+/// use std::path::Path;
+/// use opkit_fs::{Access, FsPermissionCheck, FsPermissions, Grant};
+///
+/// /// The host's roots, with writes refused after hours.
+/// struct OfficeHours {
+///     roots: FsPermissions,
+///     open: bool,
+/// }
+///
+/// impl FsPermissionCheck for OfficeHours {
+///     fn roots(&self) -> &FsPermissions {
+///         &self.roots
+///     }
+///
+///     fn check(&self, access: Access, path: &Path) -> Option<Grant<'_>> {
+///         if access == Access::Write && !self.open {
+///             return None;
+///         }
+///         self.roots.grant(access, path)
+///     }
+/// }
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let root = dir.path().canonicalize().unwrap();
+/// let closed = OfficeHours { roots: FsPermissions::default().allow_all(&root), open: false };
+/// assert!(closed.check(Access::Read, &root.join("a")).is_some());
+/// assert!(closed.check(Access::Write, &root.join("a")).is_none());
+/// ```
+pub trait FsPermissionCheck: Send + Sync + 'static {
+    /// Every root that [`check`](Self::check) may grant from, with the accesses each
+    /// grants. Besides `check`, the ops ask it what no single path answers: whether a
+    /// directory lies in a readable root (`op_rename` needs a readable source when the
+    /// destination can be read), how a `..` in a path is read, and which renames to
+    /// keep apart. A `check` that grants more than these roots do can make `op_rename`
+    /// move a write-only file into view.
+    fn roots(&self) -> &FsPermissions;
+
+    /// The root beneath which `path` is resolved for `access`, or `None` to refuse
+    /// it (`PermissionDenied`, "the path is outside the .. roots"). Asked for every
+    /// path an op names (twice for a path that needs both accesses), before anything
+    /// is opened. `path` is absolute (made so against the runtime's cwd) and clean of
+    /// `.` and repeated `/`; a `..` that only the tree can resolve is left in, since
+    /// the kernel resolves it beneath the granted root. So a rule on the spelling is
+    /// no fence: a symlink below a prefix can lead anywhere in its root. To confine a
+    /// guest to a directory, grant from a root there.
+    ///
+    /// By default, what [`roots`](Self::roots) grants.
+    fn check(&self, access: Access, path: &Path) -> Option<Grant<'_>> {
+        self.roots().grant(access, path)
+    }
+}
+
+impl FsPermissionCheck for FsPermissions {
+    fn roots(&self) -> &FsPermissions {
+        self
+    }
+}
+
+/// A root of an [`FsPermissions`] that grants an access to a path: what the path is
+/// then resolved beneath. Made only by [`FsPermissions::grant`].
+#[derive(Debug, Clone, Copy)]
+pub struct Grant<'a> {
+    pub(crate) located: Located<'a>,
+    pub(crate) resolver: Resolver,
+}
+
+impl Grant<'_> {
+    /// The root the path is resolved beneath (its resolved path).
+    pub fn root(&self) -> &Path {
+        self.located.root.path()
+    }
+}
+
 impl FsPermissions {
     /// Permissions that allow nothing (the same as `default()`).
     pub fn deny_all() -> Self {
@@ -224,10 +310,6 @@ impl FsPermissions {
         Self { resolver, ..self }
     }
 
-    pub(crate) fn resolver(&self) -> Resolver {
-        self.resolver
-    }
-
     /// The resolved read roots.
     pub fn read_roots(&self) -> Vec<PathBuf> {
         self.roots_for(Access::Read)
@@ -247,6 +329,17 @@ impl FsPermissions {
     /// of every op. Where it then leads is checked by the kernel, beneath the root.
     pub fn allows(&self, access: Access, path: &Path) -> bool {
         self.locate(access, path).is_some()
+    }
+
+    /// The root that grants `access` on `path` (absolute and clean), if any: the
+    /// widest, so that `..` has the most room inside it. What
+    /// [`FsPermissionCheck::check`] answers by default.
+    pub fn grant(&self, access: Access, path: &Path) -> Option<Grant<'_>> {
+        let located = self.locate(access, path)?;
+        Some(Grant {
+            located,
+            resolver: self.resolver,
+        })
     }
 
     /// Whether the directory `dir` lies at or below a read root's handle, where it is

@@ -12,7 +12,7 @@ use rustix::fs::{AtFlags, Dir, FileType, OFlags, SeekFrom};
 use rustix::io::Errno;
 
 use crate::context::{FsContext, GUEST_MODE_BITS, invalid_argument, paths_error, quoted};
-use crate::permissions::Access;
+use crate::permissions::{Access, FsPermissionCheck};
 
 /// How deep `op_remove` goes into a tree; each level holds one descriptor.
 const MAX_REMOVE_DEPTH: usize = 256;
@@ -23,7 +23,11 @@ const MAX_REMOVE_DEPTH: usize = 256;
 /// runtime's umask does not apply (setuid and setgid are dropped). Holes of a sparse
 /// file stay holes.
 #[op(permission = "fs.read+fs.write")]
-pub fn op_copy_file(#[state] ctx: &FsContext, from: &str, to: &str) -> Result<u64, OpError> {
+pub fn op_copy_file<P: FsPermissionCheck>(
+    #[state] ctx: &FsContext<P>,
+    from: &str,
+    to: &str,
+) -> Result<u64, OpError> {
     let error = |err| paths_error(from, to, err);
     let source = ctx.path(Access::Read, from)?;
     let source = source.open_file_or(OFlags::RDONLY, 0, error)?;
@@ -111,14 +115,18 @@ fn copy_by_hand(source: &File, target: &File, mut from: u64, end: u64) -> io::Re
 /// and read access to `from` too when `to` lands in a directory that can be read, so
 /// that a rename cannot bring what a write-only root holds into view.
 #[op(permission = "fs.read+fs.write")]
-pub fn op_rename(#[state] ctx: &FsContext, from: &str, to: &str) -> Result<(), OpError> {
-    let perms = ctx.permissions();
+pub fn op_rename<P: FsPermissionCheck>(
+    #[state] ctx: &FsContext<P>,
+    from: &str,
+    to: &str,
+) -> Result<(), OpError> {
+    let roots = ctx.permissions().roots();
     // Where the destination is decides what the source needs, and no other rename of
     // these permissions may move the destination in between.
-    let _renaming = perms.rename_lock();
+    let _renaming = roots.rename_lock();
     let target = ctx.path(Access::Write, to)?;
     let (target_dir, target_name) = target.parent()?;
-    let readable = perms
+    let readable = roots
         .can_read_in(target_dir.as_fd())
         .map_err(|err| target.error(err))?;
     let source = if readable {
@@ -157,8 +165,8 @@ pub fn op_rename(#[state] ctx: &FsContext, from: &str, to: &str) -> Result<(), O
 /// `recursive`, a directory and everything in it (symlinks inside are removed, never
 /// followed), at most 256 levels deep.
 #[op(permission = "fs.write")]
-pub fn op_remove(
-    #[state] ctx: &FsContext,
+pub fn op_remove<P: FsPermissionCheck>(
+    #[state] ctx: &FsContext<P>,
     path: &str,
     recursive: Option<bool>,
 ) -> Result<(), OpError> {

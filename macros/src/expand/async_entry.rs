@@ -7,6 +7,7 @@ use syn::Ident;
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned;
 
+use super::generics::OpGenerics;
 use super::locals::{decoded_locals, local, resource_arg, resource_lookup, take_bufs};
 use crate::model::{BufferKind, OpSpec, ParamKind};
 
@@ -15,8 +16,9 @@ use crate::model::{BufferKind, OpSpec, ParamKind};
 ///
 /// For `spawn_blocking`, each owned value is wrapped in a `SendGuard` spanned at the
 /// user's type: that is where a type that is not `Send` gets reported.
-pub fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
+pub fn expand_async_entry(spec: &OpSpec, generics: &OpGenerics, is_async_fn: bool) -> TokenStream {
     let name = &spec.name;
+    let turbofish = generics.turbofish();
     let decoded = decoded_locals(spec);
     let mut prepare = Vec::new();
     let mut cancels = Vec::new();
@@ -116,7 +118,7 @@ pub fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
                 async move {
                     let mut __keep = __lent.keep([#(#kept_bufs),*]);
                     let [#(#kept_bufs),*] = __keep.each_mut();
-                    let __ret = #name(#(#args),*).await;
+                    let __ret = #name #turbofish(#(#args),*).await;
                     (__ret, __keep.give_back())
                 },
                 Self::__finish,
@@ -130,7 +132,7 @@ pub fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
                 #cancels,
                 ::core::option::Option::None,
                 async move {
-                    let __ret = #name(#(#args),*).await;
+                    let __ret = #name #turbofish(#(#args),*).await;
                     (__ret, ::std::vec::Vec::new())
                 },
                 Self::__finish,
@@ -159,21 +161,35 @@ pub fn expand_async_entry(spec: &OpSpec, is_async_fn: bool) -> TokenStream {
                 [#(#kept_bufs),*],
                 move |#lent| {
                     #unpack
-                    let __ret = #name(#(#args),*);
+                    let __ret = #name #turbofish(#(#args),*);
                     #guard_ret
                 },
                 Self::__finish,
             )
         }
     };
+    let outlives = outlives_the_call(generics);
     quote! {
         fn __async(
             __c: ::opkit::__private::AsyncCall<'_>,
-        ) -> ::core::result::Result<::opkit::__private::OpFuture, ::opkit::__private::OpError> {
+        ) -> ::core::result::Result<::opkit::__private::OpFuture, ::opkit::__private::OpError> #outlives {
             let (#(#decoded,)*) = Self::__decode(__c.args)?;
             #(#prepare)*
             #take_bufs
             #spawn
         }
     }
+}
+
+/// `where P: 'static, ..` for a generic op: the entry's future outlives the call that
+/// made it. A bound of the entry rather than a check in its body, so that rustc
+/// reports a parameter that is not `'static` once, where `DECLS` names the entry
+/// (spanned at the op's generics), and not again at each value of the type that the
+/// future holds.
+fn outlives_the_call(generics: &OpGenerics) -> TokenStream {
+    let params = generics.type_params();
+    if params.is_empty() {
+        return quote!();
+    }
+    quote!(where #(#params: 'static),*)
 }

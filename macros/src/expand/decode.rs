@@ -4,13 +4,14 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use super::generics::OpGenerics;
 use crate::model::{OpSpec, Param, ParamKind};
 
 /// `__decode`: the JSON arguments into their owned types, shared by both entries.
 /// Each slot is filled by a read spanned at the parameter's type, so a type that is not
 /// `Deserialize` is reported there. The read resolves to a hand-written reader for
 /// integers, booleans and strings (rids among them) and to serde for anything else.
-pub fn expand_decode(spec: &OpSpec) -> TokenStream {
+pub fn expand_decode(spec: &OpSpec, generics: &OpGenerics) -> TokenStream {
     let mut types = Vec::new();
     let mut fills = Vec::new();
     let mut takes = Vec::new();
@@ -43,16 +44,21 @@ pub fn expand_decode(spec: &OpSpec) -> TokenStream {
     }
     let len = types.len();
     let nones = types.iter().map(|_| quote!(::core::option::Option::None));
+    // A nested item cannot use the op's parameters: in a generic op `__Slots` declares
+    // them again, and a phantom field holds the type parameters that no slot uses.
+    let (params, args, where_clause) =
+        (generics.params(), generics.args(), generics.where_clause());
+    let (phantom, phantom_value) = generics.phantom_field();
     quote! {
         #[inline]
         fn __decode(
             __args: &[u8],
         ) -> ::core::result::Result<(#(#types,)*), ::opkit::__private::OpError> {
-            struct __Slots(#(::core::option::Option<#types>,)*);
-            impl ::opkit::__private::ArgSlots for __Slots {
+            struct __Slots #params (#(::core::option::Option<#types>,)* #phantom) #where_clause;
+            impl #params ::opkit::__private::ArgSlots for __Slots #args #where_clause {
                 const LEN: usize = #len;
                 fn empty() -> Self {
-                    __Slots(#(#nones,)*)
+                    __Slots(#(#nones,)* #phantom_value)
                 }
                 fn fill(
                     &mut self,
@@ -67,7 +73,7 @@ pub fn expand_decode(spec: &OpSpec) -> TokenStream {
                 }
             }
             use ::opkit::__private::ProbeDefault as _;
-            let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
+            let __slots: __Slots #args = ::opkit::__private::decode_args(Self::META, __args)?;
             ::core::result::Result::Ok((#(#takes,)*))
         }
     }

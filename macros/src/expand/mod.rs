@@ -4,19 +4,20 @@
 //!
 //! ```text
 //! fn op_x(..) { .. }                      // as written, parameter attributes removed
-//! struct op_x { .. }                      // hidden companion, type namespace only
-//! impl op_x {
+//! struct op_x<P: Bound> { .. }            // hidden companion, type namespace only
+//! impl<P: Bound> op_x<P> {                // (generics only for a generic op)
 //!     pub const DECLS: &[OpDecl] = [op_x_sync, op_x_async];
 //!     pub const META: &OpMeta = ..;       // names, types, kinds, doc, return type
 //!     fn __decode(args) -> (A, B, ..)     // JSON arguments, shared by both entries
 //!     fn __finish(ret, state, out)        // return value to JSON, shared by both
-//!     fn __sync(call)                     // decode, borrow state, call inline
-//!     fn __async(call)                    // decode, clone state, spawn_blocking
+//!     fn __sync(call)                     // decode, borrow state, call op_x::<P>
+//!     fn __async(call) where P: 'static   // decode, clone state, spawn_blocking
 //! }
 //! ```
 //!
 //! A companion struct (rather than a module) keeps the generated items in the scope of
-//! the function, so every type in the signature resolves exactly as the user wrote it.
+//! the function, so every type in the signature resolves exactly as the user wrote it,
+//! and lets a generic op be generic: `op_x::<P>::DECLS` (see [`generics`]).
 //!
 //! Each generated item has its module: [`meta`] (`DECLS`, `META`), [`decode`]
 //! (`__decode`), [`finish`] (`__finish`), [`sync_entry`] (`__sync`) and
@@ -25,12 +26,13 @@
 mod async_entry;
 mod decode;
 mod finish;
+mod generics;
 mod locals;
 mod meta;
 mod sync_entry;
 
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::ItemFn;
 
 use crate::attr::parse_options;
@@ -41,6 +43,7 @@ use crate::validate;
 use async_entry::expand_async_entry;
 use decode::expand_decode;
 use finish::expand_finish;
+use generics::OpGenerics;
 use meta::{expand_decl, expand_meta};
 use sync_entry::expand_sync_entry;
 
@@ -77,30 +80,34 @@ fn fallback(spec: &OpSpec, err: syn::Error) -> TokenStream {
         // error inside the `impl`.
         return quote!(#errors #func);
     }
-    let companion = companion(spec);
+    let generics = OpGenerics::unbounded(&func.sig.generics);
+    let companion = companion(spec, &generics);
     let impl_attrs = impl_attrs(spec);
     let name = &spec.name;
+    let (params, args) = (generics.params(), generics.args());
     quote! {
         #errors
         #func
         #companion
         #impl_attrs
-        impl #name {
+        impl #params #name #args {
             pub const DECLS: &'static [::opkit::__private::OpDecl] = &[];
         }
     }
 }
 
-fn companion(spec: &OpSpec) -> TokenStream {
+fn companion(spec: &OpSpec, generics: &OpGenerics) -> TokenStream {
     let vis = &spec.func.vis;
     let name = &spec.name;
     let carried = carried_attrs(spec, &["cfg", "cfg_attr", "deprecated", "allow", "expect"]);
+    let (params, where_clause) = (generics.params(), generics.where_clause());
+    let phantom = generics.phantom_type();
     quote! {
         #(#carried)*
         #[doc(hidden)]
         #[allow(non_camel_case_types, dead_code)]
-        #vis struct #name {
-            _private: (),
+        #vis struct #name #params #where_clause {
+            _private: #phantom,
         }
     }
 }
@@ -129,10 +136,11 @@ fn impl_attrs(spec: &OpSpec) -> TokenStream {
 fn expand(spec: &OpSpec) -> TokenStream {
     let func = &spec.func;
     let name = &spec.name;
-    let companion = companion(spec);
+    let generics = OpGenerics::of(&func.sig.generics);
+    let companion = companion(spec, &generics);
     let impl_attrs = impl_attrs(spec);
     let meta = expand_meta(spec);
-    let decode = expand_decode(spec);
+    let decode = expand_decode(spec, &generics);
     let finish = expand_finish(spec);
     let mut decls = Vec::new();
     let mut entries = Vec::new();
@@ -143,7 +151,7 @@ fn expand(spec: &OpSpec) -> TokenStream {
             quote!(Sync),
             quote!(Sync(Self::__sync)),
         ));
-        entries.push(expand_sync_entry(spec));
+        entries.push(expand_sync_entry(spec, &generics));
     }
     match spec.entries {
         Entries::SyncAndBlocking | Entries::Blocking => {
@@ -151,26 +159,28 @@ fn expand(spec: &OpSpec) -> TokenStream {
                 spec,
                 "async",
                 quote!(Blocking),
-                quote!(Async(Self::__async)),
+                async_handler(&generics),
             ));
-            entries.push(expand_async_entry(spec, false));
+            entries.push(expand_async_entry(spec, &generics, false));
         }
         Entries::Async => {
             decls.push(expand_decl(
                 spec,
                 "async",
                 quote!(Async),
-                quote!(Async(Self::__async)),
+                async_handler(&generics),
             ));
-            entries.push(expand_async_entry(spec, true));
+            entries.push(expand_async_entry(spec, &generics, true));
         }
         Entries::Sync => {}
     }
+    let (params, args, where_clause) =
+        (generics.params(), generics.args(), generics.where_clause());
     quote! {
         #func
         #companion
         #impl_attrs
-        impl #name {
+        impl #params #name #args #where_clause {
             /// The dispatch-table entries of this op.
             pub const DECLS: &'static [::opkit::__private::OpDecl] = &[#(#decls),*];
             /// What this op is: parameters, return type, doc comment.
@@ -180,4 +190,11 @@ fn expand(spec: &OpSpec) -> TokenStream {
             #(#entries)*
         }
     }
+}
+
+/// The async entry as `DECLS` names it: spanned at the op's generics, where the
+/// entry's `'static` bound on them is reported (see `async_entry`).
+fn async_handler(generics: &OpGenerics) -> TokenStream {
+    let entry = quote_spanned!(generics.span()=> Self::__async);
+    quote!(Async(#entry))
 }

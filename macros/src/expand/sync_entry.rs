@@ -6,12 +6,14 @@ use syn::Ident;
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned;
 
+use super::generics::OpGenerics;
 use super::locals::{decoded_locals, local, resource_arg, resource_lookup, take_bufs};
 use crate::model::{BufferKind, OpSpec, ParamKind};
 
 /// The sync entry: everything is borrowed for the length of the call.
-pub fn expand_sync_entry(spec: &OpSpec) -> TokenStream {
+pub fn expand_sync_entry(spec: &OpSpec, generics: &OpGenerics) -> TokenStream {
     let name = &spec.name;
+    let turbofish = generics.turbofish();
     let decoded = decoded_locals(spec);
     let mut lookups = Vec::new();
     let mut state_lookups = Vec::new();
@@ -104,7 +106,7 @@ pub fn expand_sync_entry(spec: &OpSpec) -> TokenStream {
                 #borrow
                 #(#state_lookups)*
                 #take_bufs
-                let __ret = ::opkit::__private::catch_sync(Self::META, || #name(#(#args),*));
+                let __ret = ::opkit::__private::catch_sync(Self::META, || #name #turbofish(#(#args),*));
                 // Lent buffers go back to the caller even when the body panicked.
                 #(#restores)*
                 __ret?
