@@ -74,7 +74,16 @@ impl Default for BatchedConfig {
 }
 
 /// A body on its way to a worker.
-pub(crate) type Job = Box<dyn FnOnce() + Send>;
+pub(crate) trait Task: Send + Sync {
+    /// Runs it, on a worker.
+    fn run(&self);
+    /// The executor shut down with it still queued: it will never run.
+    fn abandon(&self);
+}
+
+/// A queued body: shared with the call that waits for it, so queueing it allocates
+/// nothing more.
+pub(crate) type Job = Arc<dyn Task>;
 
 /// The batched executor (see the module docs). Cloning it shares it; its workers exit
 /// when the last clone is dropped, and the bodies still queued then are dropped unrun.
@@ -107,8 +116,10 @@ impl Drop for Owner {
         };
         self.shared.work.notify_all();
         self.shared.watch.notify_all();
-        // Dropped outside the lock: a job's captures may run arbitrary drops.
-        drop(dropped);
+        // Told outside the lock: a job's waker may run arbitrary code.
+        for job in dropped {
+            job.abandon();
+        }
     }
 }
 
@@ -342,7 +353,8 @@ impl Shared {
                 }
                 self.mark_event();
                 // Each job catches its body's panics; this is a second line.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run()));
+                drop(job);
                 self.mark_event();
                 queue = self.lock();
                 queue.busy -= 1;

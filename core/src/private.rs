@@ -18,7 +18,7 @@ use futures_util::future::select_all;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::executor::{BatchedExecutor, Executor, SubmitError};
+use crate::executor::{BatchedExecutor, Executor, Job, SubmitError, Task};
 
 pub use crate::args::{ArgError, ArgSlots, decode as decode_args, deserialize, put, skip};
 pub use crate::decl::{
@@ -356,8 +356,8 @@ fn one_spawn_blocking(
 }
 
 /// A body queued on the batched executor. Until a worker starts it, its buffers stay
-/// in `Handoff`: a call cancelled, or dropped with its runtime, before then takes them
-/// back, and the body never runs.
+/// in its [`Slot`]: a call cancelled, or dropped with its runtime, before then takes
+/// them back, and the body never runs.
 fn batched(
     meta: &'static OpMeta,
     state: &Rc<RefCell<OpState>>,
@@ -367,75 +367,141 @@ fn batched(
     body: BlockingBody,
     finish: BlockingFinish,
 ) -> Result<OpFuture, OpError> {
-    let handoff = Arc::new(Handoff(std::sync::Mutex::new(Some(bufs))));
-    let (sender, receiver) = tokio::sync::oneshot::channel::<BodyOutput>();
-    let job = {
-        let handoff = Arc::clone(&handoff);
-        Box::new(move || {
-            if let Some(bufs) = handoff.take() {
-                // The receiver may be gone by now; the result is dropped with it then.
-                let _ = sender.send(body(bufs));
-            }
-        })
-    };
-    executor.submit(job).map_err(|err| match err {
-        SubmitError::Full(max) => OpError::new(
-            ErrorClass::ResourceExhausted,
-            format!("the blocking executor has {max} calls queued already"),
-        )
-        .with_op(meta.name),
-        SubmitError::NoRuntime => no_runtime(meta),
-    })?;
+    let slot = Arc::new(Slot(std::sync::Mutex::new(SlotState {
+        queued: Some((body, bufs)),
+        ..SlotState::default()
+    })));
+    executor
+        .submit(Arc::clone(&slot) as Job)
+        .map_err(|err| match err {
+            SubmitError::Full(max) => OpError::new(
+                ErrorClass::ResourceExhausted,
+                format!("the blocking executor has {max} calls queued already"),
+            )
+            .with_op(meta.name),
+            SubmitError::NoRuntime => no_runtime(meta),
+        })?;
     let state = state.clone();
     // Made now, not on first poll: a call dropped unpolled takes its buffers back too.
-    let take_back = TakeBack(handoff);
+    let take_back = TakeBack(slot);
     let future = async move {
-        let handoff = &*take_back.0;
+        let slot = &*take_back.0;
         let finished = if cancel.is_empty() {
-            receiver.await
+            Answer(slot).await
         } else {
             let closed = select_all(cancel.iter().map(|token| Box::pin(token.cancelled())));
             tokio::select! {
                 biased;
                 _ = closed => {
                     // Not started: it never will be, and the buffers come back.
-                    let bufs = handoff.take().unwrap_or_default();
+                    let bufs = slot.take_back().unwrap_or_default();
                     return OpOutput { result: Err(interrupted(meta)), bufs };
                 }
-                finished = receiver => finished,
+                finished = Answer(slot) => finished,
             }
         };
         match finished {
-            Ok(output) => finish_blocking(meta, &state, output, finish),
+            Some(output) => finish_blocking(meta, &state, output, finish),
             // The executor was shut down with the body still queued.
-            Err(_) => OpOutput {
+            None => OpOutput {
                 result: Err(interrupted(meta)),
-                bufs: handoff.take().unwrap_or_default(),
+                bufs: slot.take_back().unwrap_or_default(),
             },
         }
     };
     Ok(Box::pin(future))
 }
 
-/// The buffers of a queued body, until a worker or the caller takes them.
-struct Handoff(std::sync::Mutex<Option<Vec<Vec<u8>>>>);
+/// One call on the batched executor: the body and its buffers until a worker starts
+/// it (or the caller takes them back, and it never starts), then the body's output
+/// until the host thread takes it. One allocation is the queue entry, the hand-off
+/// and the answer, and waiting on it spends no tokio budget: a loop taking thousands
+/// of answers at once is not sent round again after every 128.
+struct Slot(std::sync::Mutex<SlotState>);
 
-impl Handoff {
-    fn take(&self) -> Option<Vec<Vec<u8>>> {
+#[derive(Default)]
+struct SlotState {
+    queued: Option<(BlockingBody, Vec<Vec<u8>>)>,
+    output: Option<BodyOutput>,
+    /// The body finished, or will never run: no output comes after this.
+    settled: bool,
+    waker: Option<std::task::Waker>,
+}
+
+impl Slot {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        // Nothing runs under this lock but moves, so a poisoned one is consistent.
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
+    }
+
+    /// The buffers, if the body has not started; it never will then.
+    fn take_back(&self) -> Option<Vec<Vec<u8>>> {
+        // The body is dropped after the lock is released: its captures may do anything.
+        let queued = self.lock().queued.take();
+        queued.map(|(_body, bufs)| bufs)
+    }
+
+    fn settle(&self, output: Option<BodyOutput>) {
+        let waker = {
+            let mut slot = self.lock();
+            slot.output = output;
+            slot.settled = true;
+            slot.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl Task for Slot {
+    fn run(&self) {
+        let queued = self.lock().queued.take();
+        // Taken back by a cancelled or dropped call: it never runs.
+        let Some((body, bufs)) = queued else { return };
+        // The body catches its own panics; one from elsewhere still answers the call.
+        let output = catch_unwind(AssertUnwindSafe(|| body(bufs)))
+            .unwrap_or_else(|payload| (Err(payload), Vec::new()));
+        self.settle(Some(output));
+    }
+
+    fn abandon(&self) {
+        // The buffers stay for the caller to take back.
+        self.settle(None);
+    }
+}
+
+/// Waits for a slot's output: `None` when the body will never run.
+struct Answer<'a>(&'a Slot);
+
+impl Future for Answer<'_> {
+    type Output = Option<BodyOutput>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let mut slot = self.0.lock();
+        if slot.settled {
+            return std::task::Poll::Ready(slot.output.take());
+        }
+        match &mut slot.waker {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            waker => *waker = Some(cx.waker().clone()),
+        }
+        std::task::Poll::Pending
     }
 }
 
 /// Takes the buffers back when a call's future is dropped, polled or not, so that a
 /// body not yet started never starts.
-struct TakeBack(Arc<Handoff>);
+struct TakeBack(Arc<Slot>);
 
 impl Drop for TakeBack {
     fn drop(&mut self) {
-        drop(self.0.take());
+        drop(self.0.take_back());
     }
 }
 

@@ -29,7 +29,8 @@ const DEFAULT_UMASK: u32 = 0o022;
 #[derive(Debug)]
 pub struct FsContext<P = FsPermissions> {
     perms: Arc<P>,
-    cwd: PathBuf,
+    /// Shared, so the state clone an async entry makes copies no path.
+    cwd: Arc<Path>,
     umask: u32,
     max_read: u64,
 }
@@ -39,7 +40,7 @@ impl<P> Clone for FsContext<P> {
     fn clone(&self) -> Self {
         Self {
             perms: Arc::clone(&self.perms),
-            cwd: self.cwd.clone(),
+            cwd: Arc::clone(&self.cwd),
             umask: self.umask,
             max_read: self.max_read,
         }
@@ -62,7 +63,7 @@ impl<P: FsPermissionCheck> FsContext<P> {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
         Self {
             perms,
-            cwd,
+            cwd: cwd.into(),
             umask: beneath::process_umask().unwrap_or(DEFAULT_UMASK),
             max_read: DEFAULT_MAX_READ,
         }
@@ -85,7 +86,7 @@ impl<P: FsPermissionCheck> FsContext<P> {
         let cwd = self.cwd.join(cwd.as_ref());
         // A cwd that cannot be resolved (missing, a symlink loop) is kept as named:
         // every path below it is then resolved, and refused, the same way.
-        self.cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
+        self.cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd).into();
         self
     }
 
@@ -114,7 +115,7 @@ impl<P: FsPermissionCheck> FsContext<P> {
     }
 
     pub(crate) fn set_cwd(&mut self, cwd: PathBuf) {
-        self.cwd = cwd;
+        self.cwd = cwd.into();
     }
 
     pub(crate) fn set_umask(&mut self, umask: u32) {

@@ -74,7 +74,7 @@ fn op_count_fill(
 
 #[op]
 fn op_mix(a: u64, b: u64) -> u64 {
-    if a % 997 == 0 {
+    if a.is_multiple_of(997) {
         panic!("boom {a}");
     }
     a * 3 + b
@@ -82,7 +82,7 @@ fn op_mix(a: u64, b: u64) -> u64 {
 
 #[op]
 fn op_checked(a: u64) -> Result<u64, OpError> {
-    if a % 2 == 0 {
+    if a.is_multiple_of(2) {
         Ok(a / 2)
     } else {
         Err(OpError::type_error(format!("{a} is odd")))

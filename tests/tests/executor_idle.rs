@@ -29,7 +29,11 @@ fn ticks_per_second() -> u64 {
         .arg("CLK_TCK")
         .output()
         .unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -68,5 +72,9 @@ async fn idle_workers_park_and_cost_under_one_percent_of_a_core() {
         "idle, the process used {used} ticks in {elapsed:?}: {:.2} % of a core",
         share * 100.0
     );
-    assert_eq!(executor.workers(), 2, "the workers parked, they did not retire");
+    assert_eq!(
+        executor.workers(),
+        2,
+        "the workers parked, they did not retire"
+    );
 }
