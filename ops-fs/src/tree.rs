@@ -114,7 +114,7 @@ fn copy_by_hand(source: &File, target: &File, mut from: u64, end: u64) -> io::Re
 /// when `from` is one). A symlink is renamed itself. Needs write access to both paths,
 /// and read access to `from` too when `to` lands in a directory that can be read, so
 /// that a rename cannot bring what a write-only root holds into view.
-#[op(permission = "fs.read+fs.write")]
+#[op(permission = "fs.write")]
 pub fn op_rename<P: FsPermissionCheck>(
     #[state] ctx: &FsContext<P>,
     from: &str,

@@ -42,13 +42,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use opkit::{
-    BatchedConfig, BatchedExecutor, DispatchTable, Executor, Extension, RegistrationError,
-    ResourceBudget,
+    BatchedConfig, BatchedExecutor, DispatchTable, Executor, Extension, OpError, RegistrationError,
+    ResourceBudget, TableEntry,
 };
 
 pub use auth::{BadToken, Token};
 pub use serve::describe;
-pub use session::{Limits, SessionInfo, SessionSetup, Transport};
+pub use session::{Limits, SessionInfo, SessionPolicy, SessionSetup, Transport};
 
 /// A dispatch table, the limits its sessions run under and the token clients show,
 /// ready to serve.
@@ -57,6 +57,7 @@ pub struct Server {
     table: Arc<DispatchTable>,
     limits: Limits,
     setup: Option<SessionSetup>,
+    policy: Option<SessionPolicy>,
     token: Option<Token>,
     executor: Option<Executor>,
 }
@@ -68,6 +69,7 @@ pub struct ServerBuilder {
     table: Option<Arc<DispatchTable>>,
     limits: Limits,
     setup: Option<SessionSetup>,
+    policy: Option<SessionPolicy>,
     token: TokenChoice,
     executor: Option<Executor>,
 }
@@ -165,6 +167,7 @@ impl Server {
             table: self.table.clone(),
             limits: self.limits,
             setup: self.setup.clone(),
+            policy: self.policy.clone(),
             budget,
             executor: self.session_executor(),
         }
@@ -244,6 +247,49 @@ impl ServerBuilder {
         self
     }
 
+    /// Decides which calls each session may make. `rule` is called once for every new
+    /// session (a WebSocket connection, an HTTP request, the stdio stream) with what
+    /// the session knows of its connection, and returns the policy that session's
+    /// calls are checked against before they run, as
+    /// [`Runtime::set_policy`](opkit::Runtime::set_policy) does: it sees each
+    /// entry's metadata (its op's name and declared permission, its mode, its
+    /// extension), and an `Err` refuses the call. The refusal is answered as a
+    /// JSON-RPC error with the error's class in `data.class` and the op's name in
+    /// `data.op`, and the session goes on.
+    ///
+    /// For example, TCP clients may only read files, and the stdio client (whoever
+    /// started the server) may write them too:
+    ///
+    /// ```
+    /// use opkit::{OpError, TableEntry};
+    /// use opkit_fs::FsPermissions;
+    /// use opkit_server::{Server, Transport};
+    ///
+    /// let perms = FsPermissions::deny_all().allow_all("/srv/data");
+    /// let server = Server::builder()
+    ///     .extension(opkit_fs::extension(perms))
+    ///     .policy(|info| {
+    ///         let may_write = info.transport == Transport::Stdio;
+    ///         move |entry: &TableEntry| match entry.decl.meta.permission {
+    ///             None | Some("fs.read") => Ok(()),
+    ///             Some(_) if may_write => Ok(()),
+    ///             Some(other) => Err(OpError::permission_denied(format!(
+    ///                 "this session may not use {other}"
+    ///             ))),
+    ///         }
+    ///     })
+    ///     .build()?;
+    /// # let _ = server;
+    /// # Ok::<(), opkit_server::BuildError>(())
+    /// ```
+    pub fn policy<P>(mut self, rule: impl Fn(&SessionInfo) -> P + Send + Sync + 'static) -> Self
+    where
+        P: Fn(&TableEntry) -> Result<(), OpError> + 'static,
+    {
+        self.policy = Some(Arc::new(move |info| Box::new(rule(info))));
+        self
+    }
+
     /// The token TCP clients must show, instead of a random one made at build.
     pub fn token(mut self, secret: impl Into<String>) -> Self {
         self.token = TokenChoice::Given(secret.into());
@@ -282,6 +328,7 @@ impl ServerBuilder {
             table,
             limits: self.limits.clamped(),
             setup: self.setup,
+            policy: self.policy,
             token,
             executor: self.executor,
         })

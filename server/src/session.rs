@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use opkit::{DispatchTable, OpState, ResourceBudget, Runtime};
+use opkit::{DispatchTable, OpState, Policy, ResourceBudget, Runtime};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -117,6 +117,11 @@ pub enum Transport {
 /// the peer's address or an authenticated identity, for ops to take as `#[state]`.
 pub type SessionSetup = Arc<dyn Fn(&mut OpState, &SessionInfo) + Send + Sync>;
 
+/// A host's rule for which calls each new session may make: from what the session
+/// knows of its connection, the [`Policy`] every call of it is checked against (see
+/// [`ServerBuilder::policy`](crate::ServerBuilder::policy)).
+pub type SessionPolicy = Arc<dyn Fn(&SessionInfo) -> Box<Policy> + Send + Sync>;
+
 /// The ends a transport holds: messages in, replies out, and what it must know of
 /// the replies it has not written yet.
 pub struct SessionChannels {
@@ -136,6 +141,7 @@ pub struct SessionConfig {
     pub table: Arc<DispatchTable>,
     pub limits: Limits,
     pub setup: Option<SessionSetup>,
+    pub policy: Option<SessionPolicy>,
     /// The cap on rids shared by every session of the server.
     pub budget: Option<Arc<ResourceBudget>>,
     /// Where async entries run their bodies: on the host runtime's blocking pool,
@@ -238,8 +244,8 @@ pub async fn run_session(
     drop(rt);
 }
 
-/// A session's runtime (the table's ops, the limits on its rids, the host's setup),
-/// the permits of its calls in flight, and its limits.
+/// A session's runtime (the table's ops, the limits on its rids, the host's setup and
+/// policy), the permits of its calls in flight, and its limits.
 fn session_runtime(
     config: SessionConfig,
     info: &SessionInfo,
@@ -248,10 +254,11 @@ fn session_runtime(
         table,
         limits,
         setup,
+        policy,
         budget,
         executor,
     } = config;
-    let rt = Runtime::with_table(table);
+    let mut rt = Runtime::with_table(table);
     {
         let mut state = rt.state().borrow_mut();
         state.resource_table.set_limit(Some(limits.max_rids));
@@ -262,6 +269,9 @@ fn session_runtime(
     }
     if let Some(setup) = setup {
         setup(&mut rt.state().borrow_mut(), info);
+    }
+    if let Some(policy) = policy {
+        rt.set_policy(policy(info));
     }
     let permits = tokio::sync::Semaphore::new(limits.max_concurrent);
     (rt, permits, limits)
