@@ -87,10 +87,14 @@ impl<T> Probe<Option<T>> {
     /// An `Option` argument may be left out.
     pub const OPTIONAL: bool = true;
 
-    /// A left-out `Option` argument is `None`.
+    /// A left-out `Option` argument is `None`, as is a `null` one.
     #[inline]
-    pub fn __opkit_missing(_meta: &'static OpMeta, _index: usize) -> Result<Option<T>, OpError> {
-        Ok(None)
+    pub fn __opkit_take(
+        slot: Option<Option<T>>,
+        _meta: &'static OpMeta,
+        _index: usize,
+    ) -> Result<Option<T>, OpError> {
+        Ok(slot.flatten())
     }
 }
 
@@ -110,10 +114,13 @@ pub trait ProbeDefault<T> {
         Ok(ret)
     }
 
-    /// A required argument that was left out.
+    /// A required argument: an error naming it when it was left out.
     #[inline]
-    fn __opkit_missing(meta: &'static OpMeta, index: usize) -> Result<T, OpError> {
-        Err(crate::args::missing(meta, index))
+    fn __opkit_take(slot: Option<T>, meta: &'static OpMeta, index: usize) -> Result<T, OpError> {
+        match slot {
+            Some(value) => Ok(value),
+            None => Err(crate::args::missing(meta, index)),
+        }
     }
 
     /// A value result is serialized; a [`Rid`](crate::Rid) inside it adds its resource

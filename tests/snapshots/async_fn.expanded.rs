@@ -25,32 +25,31 @@ impl op_sleep {
         },
     ];
     /// What this op is: parameters, return type, doc comment.
-    pub const META: &'static ::opkit::__private::OpMeta = &::opkit::__private::OpMeta {
-        name: "op_sleep",
-        doc: "Sleeps, then reports how many resources are open.",
-        params: &[
-            ::opkit::__private::ParamMeta {
-                name: "ms",
-                ty: "u64",
-                kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: {
-                    use ::opkit::__private::ProbeDefault as _;
-                    ::opkit::__private::Probe::<u64>::OPTIONAL
+    pub const META: &'static ::opkit::__private::OpMeta = {
+        use ::opkit::__private::ProbeDefault as _;
+        &::opkit::__private::OpMeta {
+            name: "op_sleep",
+            doc: "Sleeps, then reports how many resources are open.",
+            params: &[
+                ::opkit::__private::ParamMeta {
+                    name: "ms",
+                    ty: "u64",
+                    kind: ::opkit::__private::ParamKindMeta::Serde,
+                    optional: ::opkit::__private::Probe::<u64>::OPTIONAL,
                 },
-            },
-            ::opkit::__private::ParamMeta {
-                name: "state",
-                ty: "Rc<RefCell<OpState>>",
-                kind: ::opkit::__private::ParamKindMeta::OpState,
-                optional: false,
-            },
-        ],
-        ret: "Result<usize, OpError>",
-        permission: ::core::option::Option::None,
-        returns_bytes: {
-            use ::opkit::__private::ProbeDefault as _;
-            ::opkit::__private::Probe::<Result<usize, OpError>>::RETURNS_BYTES
-        },
+                ::opkit::__private::ParamMeta {
+                    name: "state",
+                    ty: "Rc<RefCell<OpState>>",
+                    kind: ::opkit::__private::ParamKindMeta::OpState,
+                    optional: false,
+                },
+            ],
+            ret: "Result<usize, OpError>",
+            permission: ::core::option::Option::None,
+            returns_bytes: ::opkit::__private::Probe::<
+                Result<usize, OpError>,
+            >::RETURNS_BYTES,
+        }
     };
     #[inline]
     fn __decode(
@@ -82,14 +81,9 @@ impl op_sleep {
         use ::opkit::__private::ProbeDefault as _;
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok((
-            match __slots.0 {
-                ::core::option::Option::Some(__value) => __value,
-                ::core::option::Option::None => {
-                    ::opkit::__private::Probe::<
-                        u64,
-                    >::__opkit_missing(Self::META, 0usize)?
-                }
-            },
+            ::opkit::__private::Probe::<
+                u64,
+            >::__opkit_take(__slots.0, Self::META, 0usize)?,
         ))
     }
     fn __finish(

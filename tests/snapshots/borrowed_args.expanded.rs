@@ -37,53 +37,45 @@ impl op_join {
         },
     ];
     /// What this op is: parameters, return type, doc comment.
-    pub const META: &'static ::opkit::__private::OpMeta = &::opkit::__private::OpMeta {
-        name: "op_join",
-        doc: "Joins a name onto a path; the suffix may be left out.",
-        params: &[
-            ::opkit::__private::ParamMeta {
-                name: "dir",
-                ty: "&Path",
-                kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: {
-                    use ::opkit::__private::ProbeDefault as _;
-                    ::opkit::__private::Probe::<::std::path::PathBuf>::OPTIONAL
+    pub const META: &'static ::opkit::__private::OpMeta = {
+        use ::opkit::__private::ProbeDefault as _;
+        &::opkit::__private::OpMeta {
+            name: "op_join",
+            doc: "Joins a name onto a path; the suffix may be left out.",
+            params: &[
+                ::opkit::__private::ParamMeta {
+                    name: "dir",
+                    ty: "&Path",
+                    kind: ::opkit::__private::ParamKindMeta::Serde,
+                    optional: ::opkit::__private::Probe::<::std::path::PathBuf>::OPTIONAL,
                 },
-            },
-            ::opkit::__private::ParamMeta {
-                name: "name",
-                ty: "&str",
-                kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: {
-                    use ::opkit::__private::ProbeDefault as _;
-                    ::opkit::__private::Probe::<::std::string::String>::OPTIONAL
+                ::opkit::__private::ParamMeta {
+                    name: "name",
+                    ty: "&str",
+                    kind: ::opkit::__private::ParamKindMeta::Serde,
+                    optional: ::opkit::__private::Probe::<
+                        ::std::string::String,
+                    >::OPTIONAL,
                 },
-            },
-            ::opkit::__private::ParamMeta {
-                name: "parts",
-                ty: "&[String]",
-                kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: {
-                    use ::opkit::__private::ProbeDefault as _;
-                    ::opkit::__private::Probe::<::std::vec::Vec<String>>::OPTIONAL
+                ::opkit::__private::ParamMeta {
+                    name: "parts",
+                    ty: "&[String]",
+                    kind: ::opkit::__private::ParamKindMeta::Serde,
+                    optional: ::opkit::__private::Probe::<
+                        ::std::vec::Vec<String>,
+                    >::OPTIONAL,
                 },
-            },
-            ::opkit::__private::ParamMeta {
-                name: "suffix",
-                ty: "Option<String>",
-                kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: {
-                    use ::opkit::__private::ProbeDefault as _;
-                    ::opkit::__private::Probe::<Option<String>>::OPTIONAL
+                ::opkit::__private::ParamMeta {
+                    name: "suffix",
+                    ty: "Option<String>",
+                    kind: ::opkit::__private::ParamKindMeta::Serde,
+                    optional: ::opkit::__private::Probe::<Option<String>>::OPTIONAL,
                 },
-            },
-        ],
-        ret: "String",
-        permission: ::core::option::Option::None,
-        returns_bytes: {
-            use ::opkit::__private::ProbeDefault as _;
-            ::opkit::__private::Probe::<String>::RETURNS_BYTES
-        },
+            ],
+            ret: "String",
+            permission: ::core::option::Option::None,
+            returns_bytes: ::opkit::__private::Probe::<String>::RETURNS_BYTES,
+        }
     };
     #[inline]
     fn __decode(
@@ -155,38 +147,18 @@ impl op_join {
         use ::opkit::__private::ProbeDefault as _;
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok((
-            match __slots.0 {
-                ::core::option::Option::Some(__value) => __value,
-                ::core::option::Option::None => {
-                    ::opkit::__private::Probe::<
-                        ::std::path::PathBuf,
-                    >::__opkit_missing(Self::META, 0usize)?
-                }
-            },
-            match __slots.1 {
-                ::core::option::Option::Some(__value) => __value,
-                ::core::option::Option::None => {
-                    ::opkit::__private::Probe::<
-                        ::std::string::String,
-                    >::__opkit_missing(Self::META, 1usize)?
-                }
-            },
-            match __slots.2 {
-                ::core::option::Option::Some(__value) => __value,
-                ::core::option::Option::None => {
-                    ::opkit::__private::Probe::<
-                        ::std::vec::Vec<String>,
-                    >::__opkit_missing(Self::META, 2usize)?
-                }
-            },
-            match __slots.3 {
-                ::core::option::Option::Some(__value) => __value,
-                ::core::option::Option::None => {
-                    ::opkit::__private::Probe::<
-                        Option<String>,
-                    >::__opkit_missing(Self::META, 3usize)?
-                }
-            },
+            ::opkit::__private::Probe::<
+                ::std::path::PathBuf,
+            >::__opkit_take(__slots.0, Self::META, 0usize)?,
+            ::opkit::__private::Probe::<
+                ::std::string::String,
+            >::__opkit_take(__slots.1, Self::META, 1usize)?,
+            ::opkit::__private::Probe::<
+                ::std::vec::Vec<String>,
+            >::__opkit_take(__slots.2, Self::META, 2usize)?,
+            ::opkit::__private::Probe::<
+                Option<String>,
+            >::__opkit_take(__slots.3, Self::META, 3usize)?,
         ))
     }
     fn __finish(

@@ -23,29 +23,29 @@ impl op_copy {
         },
     ];
     /// What this op is: parameters, return type, doc comment.
-    pub const META: &'static ::opkit::__private::OpMeta = &::opkit::__private::OpMeta {
-        name: "op_copy",
-        doc: "Copies `src` into `dst` and returns how many bytes it copied.",
-        params: &[
-            ::opkit::__private::ParamMeta {
-                name: "dst",
-                ty: "&mut [u8]",
-                kind: ::opkit::__private::ParamKindMeta::Buffer,
-                optional: false,
-            },
-            ::opkit::__private::ParamMeta {
-                name: "src",
-                ty: "&[u8]",
-                kind: ::opkit::__private::ParamKindMeta::Buffer,
-                optional: false,
-            },
-        ],
-        ret: "usize",
-        permission: ::core::option::Option::None,
-        returns_bytes: {
-            use ::opkit::__private::ProbeDefault as _;
-            ::opkit::__private::Probe::<usize>::RETURNS_BYTES
-        },
+    pub const META: &'static ::opkit::__private::OpMeta = {
+        use ::opkit::__private::ProbeDefault as _;
+        &::opkit::__private::OpMeta {
+            name: "op_copy",
+            doc: "Copies `src` into `dst` and returns how many bytes it copied.",
+            params: &[
+                ::opkit::__private::ParamMeta {
+                    name: "dst",
+                    ty: "&mut [u8]",
+                    kind: ::opkit::__private::ParamKindMeta::Buffer,
+                    optional: false,
+                },
+                ::opkit::__private::ParamMeta {
+                    name: "src",
+                    ty: "&[u8]",
+                    kind: ::opkit::__private::ParamKindMeta::Buffer,
+                    optional: false,
+                },
+            ],
+            ret: "usize",
+            permission: ::core::option::Option::None,
+            returns_bytes: ::opkit::__private::Probe::<usize>::RETURNS_BYTES,
+        }
     };
     #[inline]
     fn __decode(
@@ -131,38 +131,35 @@ impl op_fill_later {
         },
     ];
     /// What this op is: parameters, return type, doc comment.
-    pub const META: &'static ::opkit::__private::OpMeta = &::opkit::__private::OpMeta {
-        name: "op_fill_later",
-        doc: "Fills `out` with `byte` after a yield; `log` is taken.",
-        params: &[
-            ::opkit::__private::ParamMeta {
-                name: "out",
-                ty: "&mut [u8]",
-                kind: ::opkit::__private::ParamKindMeta::Buffer,
-                optional: false,
-            },
-            ::opkit::__private::ParamMeta {
-                name: "byte",
-                ty: "u8",
-                kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: {
-                    use ::opkit::__private::ProbeDefault as _;
-                    ::opkit::__private::Probe::<u8>::OPTIONAL
+    pub const META: &'static ::opkit::__private::OpMeta = {
+        use ::opkit::__private::ProbeDefault as _;
+        &::opkit::__private::OpMeta {
+            name: "op_fill_later",
+            doc: "Fills `out` with `byte` after a yield; `log` is taken.",
+            params: &[
+                ::opkit::__private::ParamMeta {
+                    name: "out",
+                    ty: "&mut [u8]",
+                    kind: ::opkit::__private::ParamKindMeta::Buffer,
+                    optional: false,
                 },
-            },
-            ::opkit::__private::ParamMeta {
-                name: "log",
-                ty: "Vec<u8>",
-                kind: ::opkit::__private::ParamKindMeta::Buffer,
-                optional: false,
-            },
-        ],
-        ret: "usize",
-        permission: ::core::option::Option::None,
-        returns_bytes: {
-            use ::opkit::__private::ProbeDefault as _;
-            ::opkit::__private::Probe::<usize>::RETURNS_BYTES
-        },
+                ::opkit::__private::ParamMeta {
+                    name: "byte",
+                    ty: "u8",
+                    kind: ::opkit::__private::ParamKindMeta::Serde,
+                    optional: ::opkit::__private::Probe::<u8>::OPTIONAL,
+                },
+                ::opkit::__private::ParamMeta {
+                    name: "log",
+                    ty: "Vec<u8>",
+                    kind: ::opkit::__private::ParamKindMeta::Buffer,
+                    optional: false,
+                },
+            ],
+            ret: "usize",
+            permission: ::core::option::Option::None,
+            returns_bytes: ::opkit::__private::Probe::<usize>::RETURNS_BYTES,
+        }
     };
     #[inline]
     fn __decode(
@@ -194,12 +191,9 @@ impl op_fill_later {
         use ::opkit::__private::ProbeDefault as _;
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok((
-            match __slots.0 {
-                ::core::option::Option::Some(__value) => __value,
-                ::core::option::Option::None => {
-                    ::opkit::__private::Probe::<u8>::__opkit_missing(Self::META, 0usize)?
-                }
-            },
+            ::opkit::__private::Probe::<
+                u8,
+            >::__opkit_take(__slots.0, Self::META, 0usize)?,
         ))
     }
     fn __finish(

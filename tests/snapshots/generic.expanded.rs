@@ -45,26 +45,23 @@ where
         },
     ];
     /// What this op is: parameters, return type, doc comment.
-    pub const META: &'static ::opkit::__private::OpMeta = &::opkit::__private::OpMeta {
-        name: "op_scale",
-        doc: "Scales a value by `F`, `N` times.",
-        params: &[
-            ::opkit::__private::ParamMeta {
-                name: "value",
-                ty: "f64",
-                kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: {
-                    use ::opkit::__private::ProbeDefault as _;
-                    ::opkit::__private::Probe::<f64>::OPTIONAL
+    pub const META: &'static ::opkit::__private::OpMeta = {
+        use ::opkit::__private::ProbeDefault as _;
+        &::opkit::__private::OpMeta {
+            name: "op_scale",
+            doc: "Scales a value by `F`, `N` times.",
+            params: &[
+                ::opkit::__private::ParamMeta {
+                    name: "value",
+                    ty: "f64",
+                    kind: ::opkit::__private::ParamKindMeta::Serde,
+                    optional: ::opkit::__private::Probe::<f64>::OPTIONAL,
                 },
-            },
-        ],
-        ret: "f64",
-        permission: ::core::option::Option::None,
-        returns_bytes: {
-            use ::opkit::__private::ProbeDefault as _;
-            ::opkit::__private::Probe::<f64>::RETURNS_BYTES
-        },
+            ],
+            ret: "f64",
+            permission: ::core::option::Option::None,
+            returns_bytes: ::opkit::__private::Probe::<f64>::RETURNS_BYTES,
+        }
     };
     #[inline]
     fn __decode(
@@ -107,14 +104,9 @@ where
             __args,
         )?;
         ::core::result::Result::Ok((
-            match __slots.0 {
-                ::core::option::Option::Some(__value) => __value,
-                ::core::option::Option::None => {
-                    ::opkit::__private::Probe::<
-                        f64,
-                    >::__opkit_missing(Self::META, 0usize)?
-                }
-            },
+            ::opkit::__private::Probe::<
+                f64,
+            >::__opkit_take(__slots.0, Self::META, 0usize)?,
         ))
     }
     fn __finish(

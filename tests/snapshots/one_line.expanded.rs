@@ -27,35 +27,29 @@ impl op_add {
         },
     ];
     /// What this op is: parameters, return type, doc comment.
-    pub const META: &'static ::opkit::__private::OpMeta = &::opkit::__private::OpMeta {
-        name: "op_add",
-        doc: "Adds two numbers.",
-        params: &[
-            ::opkit::__private::ParamMeta {
-                name: "a",
-                ty: "i64",
-                kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: {
-                    use ::opkit::__private::ProbeDefault as _;
-                    ::opkit::__private::Probe::<i64>::OPTIONAL
+    pub const META: &'static ::opkit::__private::OpMeta = {
+        use ::opkit::__private::ProbeDefault as _;
+        &::opkit::__private::OpMeta {
+            name: "op_add",
+            doc: "Adds two numbers.",
+            params: &[
+                ::opkit::__private::ParamMeta {
+                    name: "a",
+                    ty: "i64",
+                    kind: ::opkit::__private::ParamKindMeta::Serde,
+                    optional: ::opkit::__private::Probe::<i64>::OPTIONAL,
                 },
-            },
-            ::opkit::__private::ParamMeta {
-                name: "b",
-                ty: "i64",
-                kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: {
-                    use ::opkit::__private::ProbeDefault as _;
-                    ::opkit::__private::Probe::<i64>::OPTIONAL
+                ::opkit::__private::ParamMeta {
+                    name: "b",
+                    ty: "i64",
+                    kind: ::opkit::__private::ParamKindMeta::Serde,
+                    optional: ::opkit::__private::Probe::<i64>::OPTIONAL,
                 },
-            },
-        ],
-        ret: "i64",
-        permission: ::core::option::Option::None,
-        returns_bytes: {
-            use ::opkit::__private::ProbeDefault as _;
-            ::opkit::__private::Probe::<i64>::RETURNS_BYTES
-        },
+            ],
+            ret: "i64",
+            permission: ::core::option::Option::None,
+            returns_bytes: ::opkit::__private::Probe::<i64>::RETURNS_BYTES,
+        }
     };
     #[inline]
     fn __decode(
@@ -93,22 +87,12 @@ impl op_add {
         use ::opkit::__private::ProbeDefault as _;
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok((
-            match __slots.0 {
-                ::core::option::Option::Some(__value) => __value,
-                ::core::option::Option::None => {
-                    ::opkit::__private::Probe::<
-                        i64,
-                    >::__opkit_missing(Self::META, 0usize)?
-                }
-            },
-            match __slots.1 {
-                ::core::option::Option::Some(__value) => __value,
-                ::core::option::Option::None => {
-                    ::opkit::__private::Probe::<
-                        i64,
-                    >::__opkit_missing(Self::META, 1usize)?
-                }
-            },
+            ::opkit::__private::Probe::<
+                i64,
+            >::__opkit_take(__slots.0, Self::META, 0usize)?,
+            ::opkit::__private::Probe::<
+                i64,
+            >::__opkit_take(__slots.1, Self::META, 1usize)?,
         ))
     }
     fn __finish(

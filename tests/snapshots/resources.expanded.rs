@@ -31,26 +31,23 @@ impl op_note_new {
         },
     ];
     /// What this op is: parameters, return type, doc comment.
-    pub const META: &'static ::opkit::__private::OpMeta = &::opkit::__private::OpMeta {
-        name: "op_note_new",
-        doc: "Creates a note.",
-        params: &[
-            ::opkit::__private::ParamMeta {
-                name: "text",
-                ty: "String",
-                kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: {
-                    use ::opkit::__private::ProbeDefault as _;
-                    ::opkit::__private::Probe::<String>::OPTIONAL
+    pub const META: &'static ::opkit::__private::OpMeta = {
+        use ::opkit::__private::ProbeDefault as _;
+        &::opkit::__private::OpMeta {
+            name: "op_note_new",
+            doc: "Creates a note.",
+            params: &[
+                ::opkit::__private::ParamMeta {
+                    name: "text",
+                    ty: "String",
+                    kind: ::opkit::__private::ParamKindMeta::Serde,
+                    optional: ::opkit::__private::Probe::<String>::OPTIONAL,
                 },
-            },
-        ],
-        ret: "NewResource<Note>",
-        permission: ::core::option::Option::None,
-        returns_bytes: {
-            use ::opkit::__private::ProbeDefault as _;
-            ::opkit::__private::Probe::<NewResource<Note>>::RETURNS_BYTES
-        },
+            ],
+            ret: "NewResource<Note>",
+            permission: ::core::option::Option::None,
+            returns_bytes: ::opkit::__private::Probe::<NewResource<Note>>::RETURNS_BYTES,
+        }
     };
     #[inline]
     fn __decode(
@@ -83,14 +80,9 @@ impl op_note_new {
         use ::opkit::__private::ProbeDefault as _;
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok((
-            match __slots.0 {
-                ::core::option::Option::Some(__value) => __value,
-                ::core::option::Option::None => {
-                    ::opkit::__private::Probe::<
-                        String,
-                    >::__opkit_missing(Self::META, 0usize)?
-                }
-            },
+            ::opkit::__private::Probe::<
+                String,
+            >::__opkit_take(__slots.0, Self::META, 0usize)?,
         ))
     }
     fn __finish(
@@ -163,23 +155,25 @@ impl op_note_read {
         },
     ];
     /// What this op is: parameters, return type, doc comment.
-    pub const META: &'static ::opkit::__private::OpMeta = &::opkit::__private::OpMeta {
-        name: "op_note_read",
-        doc: "Reads a note.",
-        params: &[
-            ::opkit::__private::ParamMeta {
-                name: "note",
-                ty: "&Note",
-                kind: ::opkit::__private::ParamKindMeta::Resource,
-                optional: false,
-            },
-        ],
-        ret: "Result<String, OpError>",
-        permission: ::core::option::Option::None,
-        returns_bytes: {
-            use ::opkit::__private::ProbeDefault as _;
-            ::opkit::__private::Probe::<Result<String, OpError>>::RETURNS_BYTES
-        },
+    pub const META: &'static ::opkit::__private::OpMeta = {
+        use ::opkit::__private::ProbeDefault as _;
+        &::opkit::__private::OpMeta {
+            name: "op_note_read",
+            doc: "Reads a note.",
+            params: &[
+                ::opkit::__private::ParamMeta {
+                    name: "note",
+                    ty: "&Note",
+                    kind: ::opkit::__private::ParamKindMeta::Resource,
+                    optional: false,
+                },
+            ],
+            ret: "Result<String, OpError>",
+            permission: ::core::option::Option::None,
+            returns_bytes: ::opkit::__private::Probe::<
+                Result<String, OpError>,
+            >::RETURNS_BYTES,
+        }
     };
     #[inline]
     fn __decode(
@@ -217,14 +211,9 @@ impl op_note_read {
         use ::opkit::__private::ProbeDefault as _;
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok((
-            match __slots.0 {
-                ::core::option::Option::Some(__value) => __value,
-                ::core::option::Option::None => {
-                    ::opkit::__private::Probe::<
-                        ::opkit::__private::ResourceId,
-                    >::__opkit_missing(Self::META, 0usize)?
-                }
-            },
+            ::opkit::__private::Probe::<
+                ::opkit::__private::ResourceId,
+            >::__opkit_take(__slots.0, Self::META, 0usize)?,
         ))
     }
     fn __finish(

@@ -24,32 +24,29 @@ impl op_bump {
         },
     ];
     /// What this op is: parameters, return type, doc comment.
-    pub const META: &'static ::opkit::__private::OpMeta = &::opkit::__private::OpMeta {
-        name: "op_bump",
-        doc: "Bumps the counter.",
-        params: &[
-            ::opkit::__private::ParamMeta {
-                name: "counter",
-                ty: "&mut Counter",
-                kind: ::opkit::__private::ParamKindMeta::State,
-                optional: false,
-            },
-            ::opkit::__private::ParamMeta {
-                name: "by",
-                ty: "u64",
-                kind: ::opkit::__private::ParamKindMeta::Serde,
-                optional: {
-                    use ::opkit::__private::ProbeDefault as _;
-                    ::opkit::__private::Probe::<u64>::OPTIONAL
+    pub const META: &'static ::opkit::__private::OpMeta = {
+        use ::opkit::__private::ProbeDefault as _;
+        &::opkit::__private::OpMeta {
+            name: "op_bump",
+            doc: "Bumps the counter.",
+            params: &[
+                ::opkit::__private::ParamMeta {
+                    name: "counter",
+                    ty: "&mut Counter",
+                    kind: ::opkit::__private::ParamKindMeta::State,
+                    optional: false,
                 },
-            },
-        ],
-        ret: "u64",
-        permission: ::core::option::Option::None,
-        returns_bytes: {
-            use ::opkit::__private::ProbeDefault as _;
-            ::opkit::__private::Probe::<u64>::RETURNS_BYTES
-        },
+                ::opkit::__private::ParamMeta {
+                    name: "by",
+                    ty: "u64",
+                    kind: ::opkit::__private::ParamKindMeta::Serde,
+                    optional: ::opkit::__private::Probe::<u64>::OPTIONAL,
+                },
+            ],
+            ret: "u64",
+            permission: ::core::option::Option::None,
+            returns_bytes: ::opkit::__private::Probe::<u64>::RETURNS_BYTES,
+        }
     };
     #[inline]
     fn __decode(
@@ -81,14 +78,9 @@ impl op_bump {
         use ::opkit::__private::ProbeDefault as _;
         let __slots: __Slots = ::opkit::__private::decode_args(Self::META, __args)?;
         ::core::result::Result::Ok((
-            match __slots.0 {
-                ::core::option::Option::Some(__value) => __value,
-                ::core::option::Option::None => {
-                    ::opkit::__private::Probe::<
-                        u64,
-                    >::__opkit_missing(Self::META, 0usize)?
-                }
-            },
+            ::opkit::__private::Probe::<
+                u64,
+            >::__opkit_take(__slots.0, Self::META, 0usize)?,
         ))
     }
     fn __finish(
@@ -138,23 +130,23 @@ impl op_open {
         },
     ];
     /// What this op is: parameters, return type, doc comment.
-    pub const META: &'static ::opkit::__private::OpMeta = &::opkit::__private::OpMeta {
-        name: "op_open",
-        doc: "Counts the open resources.",
-        params: &[
-            ::opkit::__private::ParamMeta {
-                name: "state",
-                ty: "&OpState",
-                kind: ::opkit::__private::ParamKindMeta::OpState,
-                optional: false,
-            },
-        ],
-        ret: "usize",
-        permission: ::core::option::Option::None,
-        returns_bytes: {
-            use ::opkit::__private::ProbeDefault as _;
-            ::opkit::__private::Probe::<usize>::RETURNS_BYTES
-        },
+    pub const META: &'static ::opkit::__private::OpMeta = {
+        use ::opkit::__private::ProbeDefault as _;
+        &::opkit::__private::OpMeta {
+            name: "op_open",
+            doc: "Counts the open resources.",
+            params: &[
+                ::opkit::__private::ParamMeta {
+                    name: "state",
+                    ty: "&OpState",
+                    kind: ::opkit::__private::ParamKindMeta::OpState,
+                    optional: false,
+                },
+            ],
+            ret: "usize",
+            permission: ::core::option::Option::None,
+            returns_bytes: ::opkit::__private::Probe::<usize>::RETURNS_BYTES,
+        }
     };
     #[inline]
     fn __decode(

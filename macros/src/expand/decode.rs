@@ -33,12 +33,7 @@ pub fn expand_decode(spec: &OpSpec, generics: &OpGenerics) -> TokenStream {
         // A left-out argument is `None` if `Probe` says the type is optional (an
         // `Option`, under any name), and an error naming it otherwise.
         takes.push(quote! {
-            match __slots.#slot {
-                ::core::option::Option::Some(__value) => __value,
-                ::core::option::Option::None => {
-                    ::opkit::__private::Probe::<#ty>::__opkit_missing(Self::META, #index)?
-                }
-            }
+            ::opkit::__private::Probe::<#ty>::__opkit_take(__slots.#slot, Self::META, #index)?
         });
         types.push(ty);
     }

@@ -60,8 +60,9 @@ pub fn expand_meta(spec: &OpSpec) -> TokenStream {
         Some(permission) => quote!(::core::option::Option::Some(#permission)),
         None => quote!(::core::option::Option::None),
     };
-    quote! {
-        ::opkit::__private::OpMeta {
+    quote! {{
+        use ::opkit::__private::ProbeDefault as _;
+        &::opkit::__private::OpMeta {
             name: #name,
             doc: #doc,
             params: &[#(#params),*],
@@ -69,13 +70,11 @@ pub fn expand_meta(spec: &OpSpec) -> TokenStream {
             permission: #permission,
             returns_bytes: #returns_bytes,
         }
-    }
+    }}
 }
 
-/// A constant of `Probe` on `ty`: the compiler's answer for the concrete type.
+/// A constant of `Probe` on `ty`: the compiler's answer for the concrete type (the
+/// block around the whole `OpMeta` brings `ProbeDefault` into scope).
 fn probe(ty: &dyn ToTokens, item: TokenStream) -> TokenStream {
-    quote! {{
-        use ::opkit::__private::ProbeDefault as _;
-        ::opkit::__private::Probe::<#ty>::#item
-    }}
+    quote!(::opkit::__private::Probe::<#ty>::#item)
 }

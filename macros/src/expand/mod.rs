@@ -184,7 +184,7 @@ fn expand(spec: &OpSpec) -> TokenStream {
             /// The dispatch-table entries of this op.
             pub const DECLS: &'static [::opkit::__private::OpDecl] = &[#(#decls),*];
             /// What this op is: parameters, return type, doc comment.
-            pub const META: &'static ::opkit::__private::OpMeta = &#meta;
+            pub const META: &'static ::opkit::__private::OpMeta = #meta;
             #decode
             #finish
             #(#entries)*
