@@ -135,6 +135,8 @@ struct Shared {
     watch: Condvar,
     /// Jobs in the queue, read by spinning workers without the lock.
     queued: AtomicUsize,
+    /// Jobs queued or running: a caller whose job is the only one may spin for it.
+    in_flight: AtomicUsize,
     /// When a worker last started or finished a body, in µs since `epoch`: no event for
     /// `stuck_after` while every worker is busy means every worker is stuck.
     last_event: AtomicU64,
@@ -215,6 +217,7 @@ impl BatchedExecutor {
                     work: Condvar::new(),
                     watch: Condvar::new(),
                     queued: AtomicUsize::new(0),
+                    in_flight: AtomicUsize::new(0),
                     last_event: AtomicU64::new(0),
                     epoch: Instant::now(),
                 }),
@@ -272,6 +275,7 @@ impl BatchedExecutor {
         }
         queue.jobs.push_back(job);
         shared.queued.store(queue.jobs.len(), Ordering::Release);
+        shared.in_flight.fetch_add(1, Ordering::Relaxed);
         let watchdog = if queue.watchdog { None } else { spawner().ok() };
         if watchdog.is_some() {
             queue.watchdog = true;
@@ -290,6 +294,33 @@ impl BatchedExecutor {
             handle.spawn_blocking(move || shared.watch(&host));
         }
         Ok(())
+    }
+}
+
+impl BatchedExecutor {
+    /// Waits for `done` by spinning, for up to [`BatchedConfig::spin`], when the
+    /// caller's body is the only one queued or running, and returns at once otherwise.
+    /// A lone call is then answered without parking the host thread and waking it
+    /// again, which costs more than a short body on a virtual machine; with other
+    /// bodies in flight the host has their answers to take instead.
+    pub(crate) fn spin_alone(&self, done: impl Fn() -> bool) {
+        let shared = &self.owner.shared;
+        if shared.in_flight.load(Ordering::Relaxed) != 1 {
+            return;
+        }
+        let start = Instant::now();
+        let mut rounds = 0u32;
+        while !done() && start.elapsed() < shared.config.spin {
+            rounds += 1;
+            if rounds.is_multiple_of(64) {
+                if shared.in_flight.load(Ordering::Relaxed) != 1 {
+                    return;
+                }
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
     }
 }
 
@@ -355,6 +386,7 @@ impl Shared {
                 // Each job catches its body's panics; this is a second line.
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run()));
                 drop(job);
+                self.in_flight.fetch_sub(1, Ordering::Relaxed);
                 self.mark_event();
                 queue = self.lock();
                 queue.busy -= 1;

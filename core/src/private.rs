@@ -367,10 +367,13 @@ fn batched(
     body: BlockingBody,
     finish: BlockingFinish,
 ) -> Result<OpFuture, OpError> {
-    let slot = Arc::new(Slot(std::sync::Mutex::new(SlotState {
-        queued: Some((body, bufs)),
-        ..SlotState::default()
-    })));
+    let slot = Arc::new(Slot {
+        state: std::sync::Mutex::new(SlotState {
+            queued: Some((body, bufs)),
+            ..SlotState::default()
+        }),
+        done: std::sync::atomic::AtomicBool::new(false),
+    });
     executor
         .submit(Arc::clone(&slot) as Job)
         .map_err(|err| match err {
@@ -382,10 +385,12 @@ fn batched(
             SubmitError::NoRuntime => no_runtime(meta),
         })?;
     let state = state.clone();
+    let executor = executor.clone();
     // Made now, not on first poll: a call dropped unpolled takes its buffers back too.
     let take_back = TakeBack(slot);
     let future = async move {
         let slot = &*take_back.0;
+        executor.spin_alone(|| slot.is_settled());
         let finished = if cancel.is_empty() {
             Answer(slot).await
         } else {
@@ -417,7 +422,11 @@ fn batched(
 /// until the host thread takes it. One allocation is the queue entry, the hand-off
 /// and the answer, and waiting on it spends no tokio budget: a loop taking thousands
 /// of answers at once is not sent round again after every 128.
-struct Slot(std::sync::Mutex<SlotState>);
+struct Slot {
+    state: std::sync::Mutex<SlotState>,
+    /// `SlotState::settled`, readable without the lock by a caller that spins.
+    done: std::sync::atomic::AtomicBool,
+}
 
 #[derive(Default)]
 struct SlotState {
@@ -431,7 +440,7 @@ struct SlotState {
 impl Slot {
     fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
         // Nothing runs under this lock but moves, so a poisoned one is consistent.
-        self.0
+        self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -443,11 +452,17 @@ impl Slot {
         queued.map(|(_body, bufs)| bufs)
     }
 
+    /// Whether the output is in, read without the lock by a caller that spins.
+    fn is_settled(&self) -> bool {
+        self.done.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     fn settle(&self, output: Option<BodyOutput>) {
         let waker = {
             let mut slot = self.lock();
             slot.output = output;
             slot.settled = true;
+            self.done.store(true, std::sync::atomic::Ordering::Release);
             slot.waker.take()
         };
         if let Some(waker) = waker {
