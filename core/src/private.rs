@@ -520,6 +520,9 @@ impl Drop for TakeBack {
     }
 }
 
+/// What an async entry's result buffer starts with.
+const RESULT_CAPACITY: usize = 256;
+
 /// Back on the host thread: the body's return value into the call's output.
 fn finish_blocking(
     meta: &'static OpMeta,
@@ -529,7 +532,9 @@ fn finish_blocking(
 ) -> OpOutput {
     let result = match ret {
         Ok(ret) => {
-            let mut out = Vec::new();
+            // Room for a small struct's JSON at once, instead of five reallocations of
+            // a growing buffer on the way to 256 bytes (a stat's answer is about 330).
+            let mut out = Vec::with_capacity(RESULT_CAPACITY);
             // Serializing the result and converting its error are user code too.
             match catch_blocking(|| finish(ret, state, &mut out)) {
                 Ok(finished) => finished.map(|()| out),
