@@ -5,7 +5,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use opkit_benches::runtime;
+use opkit_benches::{joinset_noops, runtime};
 
 const IN_FLIGHT: u64 = 10_000;
 
@@ -33,17 +33,7 @@ fn async_hop(c: &mut Criterion) {
     group.throughput(Throughput::Elements(IN_FLIGHT));
     group.sample_size(20);
     group.bench_function("floor_joinset", |b| {
-        b.to_async(&tokio).iter(|| async {
-            let mut set = tokio::task::JoinSet::new();
-            for _ in 0..IN_FLIGHT {
-                set.spawn_blocking(|| ());
-            }
-            let mut done = 0;
-            while set.join_next().await.is_some() {
-                done += 1;
-            }
-            assert_eq!(done, IN_FLIGHT);
-        })
+        b.to_async(&tokio).iter(|| joinset_noops(IN_FLIGHT))
     });
     // The host-thread set opkit itself uses: it holds `!Send` futures, which a
     // `JoinSet` cannot.

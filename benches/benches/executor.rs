@@ -22,7 +22,7 @@ use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{SinkExt, StreamExt};
 use opkit::{Executor, Runtime};
-use opkit_benches::runtime;
+use opkit_benches::{joinset_noops, runtime};
 use opkit_fs::{FsContext, FsPermissions};
 use rustix::time::{ClockId, clock_gettime};
 use tokio_tungstenite::tungstenite::Message;
@@ -180,17 +180,7 @@ fn stat_one<M: Measurement>(group: &mut BenchmarkGroup<'_, M>, fixture: &Fixture
 fn noop_10k<M: Measurement>(group: &mut BenchmarkGroup<'_, M>) {
     let tokio = host();
     group.bench_function("floor_joinset", |b| {
-        b.to_async(&tokio).iter(|| async {
-            let mut set = tokio::task::JoinSet::new();
-            for _ in 0..IN_FLIGHT {
-                set.spawn_blocking(|| ());
-            }
-            let mut done = 0;
-            while set.join_next().await.is_some() {
-                done += 1;
-            }
-            assert_eq!(done, IN_FLIGHT);
-        })
+        b.to_async(&tokio).iter(|| joinset_noops(IN_FLIGHT))
     });
     for (name, executor) in executors() {
         let mut rt = runtime(Vec::new());

@@ -66,6 +66,20 @@ pub fn add_by_hand(args: &[u8], out: &mut Vec<u8>) -> Result<(), serde_json::Err
     serde_json::to_writer(out, &(a + b))
 }
 
+/// The floor of many blocking calls in flight: `count` `spawn_blocking` no-ops in a
+/// `JoinSet`, all awaited.
+pub async fn joinset_noops(count: u64) {
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..count {
+        set.spawn_blocking(|| ());
+    }
+    let mut done = 0;
+    while set.join_next().await.is_some() {
+        done += 1;
+    }
+    assert_eq!(done, count);
+}
+
 /// A runtime with the benchmark ops.
 pub fn runtime(extra: Vec<Extension>) -> Runtime {
     let ext = Extension::new(

@@ -315,7 +315,8 @@ fn generic_of<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
     type_args(ty, |ident| ident == name).and_then(|args| args.first().copied())
 }
 
-fn type_args(ty: &Type, accept: impl Fn(&Ident) -> bool) -> Option<Vec<&Type>> {
+/// The type arguments of `ty`'s last segment (groups peeled), if `accept` takes its name.
+pub(crate) fn type_args(ty: &Type, accept: impl Fn(&Ident) -> bool) -> Option<Vec<&Type>> {
     let seg = last_segment(ty)?;
     if !accept(&seg.ident) {
         return None;

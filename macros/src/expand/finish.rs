@@ -2,11 +2,11 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
+use syn::Type;
 use syn::spanned::Spanned as _;
-use syn::{GenericArgument, PathArguments, Type};
 
 use crate::model::OpSpec;
-use crate::signature::peel;
+use crate::signature::type_args;
 
 /// `__finish`: the body's return value into the result. What kind of return it is
 /// (`Result`-like, `ByteBuf`, `NewResource`, a serializable value) is chosen by
@@ -49,21 +49,7 @@ pub fn expand_finish(spec: &OpSpec) -> TokenStream {
 /// two-argument path such as `Result<T, E>`. Whether the type is a `Result` is still
 /// the compiler's to say.
 fn written_error(ty: &Type) -> Option<Span> {
-    let Type::Path(path) = peel(ty) else {
-        return None;
-    };
-    let PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
-        return None;
-    };
-    let types: Vec<&Type> = args
-        .args
-        .iter()
-        .filter_map(|arg| match arg {
-            GenericArgument::Type(ty) => Some(ty),
-            _ => None,
-        })
-        .collect();
-    match types.as_slice() {
+    match type_args(ty, |_| true)?.as_slice() {
         [_, error] => Some(error.span()),
         _ => None,
     }
