@@ -5,6 +5,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
+use serde_json::Value;
+
 use crate::{OpError, OpState};
 
 /// How an entry runs.
@@ -68,7 +70,10 @@ impl ParamKindMeta {
 }
 
 /// One parameter of an op, as written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Two are equal when they are written alike: the schema functions are not compared,
+/// since a function's address says nothing (two instances of a generic op have two).
+#[derive(Debug, Clone, Copy)]
 pub struct ParamMeta {
     /// The parameter's name as written.
     pub name: &'static str,
@@ -78,10 +83,17 @@ pub struct ParamMeta {
     pub kind: ParamKindMeta,
     /// A trailing `Option` argument that the guest may leave out.
     pub optional: bool,
+    /// The JSON Schema of what the guest passes (see [`crate::schema`]): of the
+    /// decoded type for an argument, a rid for a resource, base64 bytes for a buffer;
+    /// `None` for the parameters the guest does not pass (`#[state]`, `OpState`).
+    /// Called, it builds the schema: nothing is made before that.
+    pub schema: Option<fn() -> Value>,
 }
 
 /// What an op is, shared by its entries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Two are equal when they are written alike, as for [`ParamMeta`].
+#[derive(Debug, Clone, Copy)]
 pub struct OpMeta {
     /// The function's name, e.g. `op_stat`.
     pub name: &'static str,
@@ -95,7 +107,58 @@ pub struct OpMeta {
     pub permission: Option<&'static str>,
     /// The op returns a [`ByteBuf`](crate::ByteBuf): its result is raw bytes, not JSON.
     pub returns_bytes: bool,
+    /// The JSON Schema of the result (see [`crate::schema`]): of the success value of
+    /// a `Result`, a rid for a `NewResource`, base64 bytes for a `ByteBuf`, `null` for
+    /// `()`. Called, it builds the schema.
+    pub ret_schema: fn() -> Value,
 }
+
+impl PartialEq for ParamMeta {
+    fn eq(&self, other: &Self) -> bool {
+        let Self {
+            name,
+            ty,
+            kind,
+            optional,
+            schema,
+        } = self;
+        (name, ty, kind, optional, schema.is_some())
+            == (
+                &other.name,
+                &other.ty,
+                &other.kind,
+                &other.optional,
+                other.schema.is_some(),
+            )
+    }
+}
+
+impl Eq for ParamMeta {}
+
+impl PartialEq for OpMeta {
+    fn eq(&self, other: &Self) -> bool {
+        let Self {
+            name,
+            doc,
+            params,
+            ret,
+            permission,
+            returns_bytes,
+            ret_schema: _,
+        } = self;
+        (name, doc, params, ret, permission, returns_bytes)
+            == (
+                &other.name,
+                &other.doc,
+                &other.params,
+                &other.ret,
+                &other.permission,
+                &other.returns_bytes,
+            )
+    }
+}
+
+impl Eq for OpMeta {}
 
 impl OpMeta {
     /// The parameters the guest passes as JSON arguments, in order.

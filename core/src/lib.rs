@@ -38,6 +38,7 @@ mod resources;
 mod rid;
 mod runtime;
 mod scalar;
+pub mod schema;
 mod state;
 
 #[doc(hidden)]
@@ -126,6 +127,10 @@ pub use opkit_macros::op;
 pub use resources::{Resource, ResourceBudget, ResourceId, ResourceTable};
 pub use rid::Rid;
 pub use runtime::{Completion, OpRef, Policy, Runtime};
+/// `schemars` 1.x, which opkit's schemas come from: derive `JsonSchema` through it
+/// without a dependency of your own, as
+/// `#[derive(opkit::schemars::JsonSchema)] #[schemars(crate = "opkit::schemars")]`.
+pub use schemars;
 pub use state::OpState;
 
 /// A resource an op returns: the runtime adds it to the caller's table and answers

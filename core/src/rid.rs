@@ -110,6 +110,28 @@ impl<T: Resource> Serialize for Rid<T> {
     }
 }
 
+/// A `Rid` is its rid on the wire: a `u32`, described as the rid of a `T`.
+impl<T: Resource> schemars::JsonSchema for Rid<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Rid".into()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        format!("opkit::Rid<{}>", std::any::type_name::<T>()).into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        match crate::schema::rid::<T>() {
+            serde_json::Value::Object(object) => object.into(),
+            _ => schemars::Schema::default(),
+        }
+    }
+}
+
 impl<T: Resource> Rid<T> {
     fn add(&self) -> Result<ResourceId, OpError> {
         if !RESULT_STATE.is_set() {

@@ -36,12 +36,16 @@ impl op_sleep {
                     ty: "u64",
                     kind: ::opkit::__private::ParamKindMeta::Serde,
                     optional: ::opkit::__private::Probe::<u64>::OPTIONAL,
+                    schema: ::core::option::Option::Some(
+                        ::opkit::__private::Probe::<u64>::ARG_SCHEMA,
+                    ),
                 },
                 ::opkit::__private::ParamMeta {
                     name: "state",
                     ty: "Rc<RefCell<OpState>>",
                     kind: ::opkit::__private::ParamKindMeta::OpState,
                     optional: false,
+                    schema: ::core::option::Option::None,
                 },
             ],
             ret: "Result<usize, OpError>",
@@ -49,6 +53,11 @@ impl op_sleep {
             returns_bytes: ::opkit::__private::Probe::<
                 Result<usize, OpError>,
             >::RETURNS_BYTES,
+            ret_schema: || {
+                ::opkit::__private::Probe::<Result<usize, OpError>>::NEW
+                    .__opkit_ok_probe()
+                    .__opkit_ret_schema()
+            },
         }
     };
     #[inline]

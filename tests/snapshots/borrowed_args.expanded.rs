@@ -47,7 +47,12 @@ impl op_join {
                     name: "dir",
                     ty: "&Path",
                     kind: ::opkit::__private::ParamKindMeta::Serde,
-                    optional: ::opkit::__private::Probe::<::std::path::PathBuf>::OPTIONAL,
+                    optional: ::opkit::__private::Probe::<
+                        ::std::path::PathBuf,
+                    >::OPTIONAL,
+                    schema: ::core::option::Option::Some(
+                        ::opkit::__private::Probe::<::std::path::PathBuf>::ARG_SCHEMA,
+                    ),
                 },
                 ::opkit::__private::ParamMeta {
                     name: "name",
@@ -56,6 +61,9 @@ impl op_join {
                     optional: ::opkit::__private::Probe::<
                         ::std::string::String,
                     >::OPTIONAL,
+                    schema: ::core::option::Option::Some(
+                        ::opkit::__private::Probe::<::std::string::String>::ARG_SCHEMA,
+                    ),
                 },
                 ::opkit::__private::ParamMeta {
                     name: "parts",
@@ -64,17 +72,28 @@ impl op_join {
                     optional: ::opkit::__private::Probe::<
                         ::std::vec::Vec<String>,
                     >::OPTIONAL,
+                    schema: ::core::option::Option::Some(
+                        ::opkit::__private::Probe::<::std::vec::Vec<String>>::ARG_SCHEMA,
+                    ),
                 },
                 ::opkit::__private::ParamMeta {
                     name: "suffix",
                     ty: "Option<String>",
                     kind: ::opkit::__private::ParamKindMeta::Serde,
                     optional: ::opkit::__private::Probe::<Option<String>>::OPTIONAL,
+                    schema: ::core::option::Option::Some(
+                        ::opkit::__private::Probe::<Option<String>>::ARG_SCHEMA,
+                    ),
                 },
             ],
             ret: "String",
             permission: ::core::option::Option::None,
             returns_bytes: ::opkit::__private::Probe::<String>::RETURNS_BYTES,
+            ret_schema: || {
+                ::opkit::__private::Probe::<String>::NEW
+                    .__opkit_ok_probe()
+                    .__opkit_ret_schema()
+            },
         }
     };
     #[inline]

@@ -34,17 +34,32 @@ impl op_copy {
                     ty: "&mut [u8]",
                     kind: ::opkit::__private::ParamKindMeta::Buffer,
                     optional: false,
+                    schema: ::core::option::Option::Some(
+                        ::opkit::__private::Probe::<
+                            ::opkit::__private::ByteBuf,
+                        >::BUFFER_SCHEMA,
+                    ),
                 },
                 ::opkit::__private::ParamMeta {
                     name: "src",
                     ty: "&[u8]",
                     kind: ::opkit::__private::ParamKindMeta::Buffer,
                     optional: false,
+                    schema: ::core::option::Option::Some(
+                        ::opkit::__private::Probe::<
+                            ::opkit::__private::ByteBuf,
+                        >::BUFFER_SCHEMA,
+                    ),
                 },
             ],
             ret: "usize",
             permission: ::core::option::Option::None,
             returns_bytes: ::opkit::__private::Probe::<usize>::RETURNS_BYTES,
+            ret_schema: || {
+                ::opkit::__private::Probe::<usize>::NEW
+                    .__opkit_ok_probe()
+                    .__opkit_ret_schema()
+            },
         }
     };
     #[inline]
@@ -142,23 +157,41 @@ impl op_fill_later {
                     ty: "&mut [u8]",
                     kind: ::opkit::__private::ParamKindMeta::Buffer,
                     optional: false,
+                    schema: ::core::option::Option::Some(
+                        ::opkit::__private::Probe::<
+                            ::opkit::__private::ByteBuf,
+                        >::BUFFER_SCHEMA,
+                    ),
                 },
                 ::opkit::__private::ParamMeta {
                     name: "byte",
                     ty: "u8",
                     kind: ::opkit::__private::ParamKindMeta::Serde,
                     optional: ::opkit::__private::Probe::<u8>::OPTIONAL,
+                    schema: ::core::option::Option::Some(
+                        ::opkit::__private::Probe::<u8>::ARG_SCHEMA,
+                    ),
                 },
                 ::opkit::__private::ParamMeta {
                     name: "log",
                     ty: "Vec<u8>",
                     kind: ::opkit::__private::ParamKindMeta::Buffer,
                     optional: false,
+                    schema: ::core::option::Option::Some(
+                        ::opkit::__private::Probe::<
+                            ::opkit::__private::ByteBuf,
+                        >::BUFFER_SCHEMA,
+                    ),
                 },
             ],
             ret: "usize",
             permission: ::core::option::Option::None,
             returns_bytes: ::opkit::__private::Probe::<usize>::RETURNS_BYTES,
+            ret_schema: || {
+                ::opkit::__private::Probe::<usize>::NEW
+                    .__opkit_ok_probe()
+                    .__opkit_ret_schema()
+            },
         }
     };
     #[inline]

@@ -56,11 +56,19 @@ where
                     ty: "f64",
                     kind: ::opkit::__private::ParamKindMeta::Serde,
                     optional: ::opkit::__private::Probe::<f64>::OPTIONAL,
+                    schema: ::core::option::Option::Some(
+                        ::opkit::__private::Probe::<f64>::ARG_SCHEMA,
+                    ),
                 },
             ],
             ret: "f64",
             permission: ::core::option::Option::None,
             returns_bytes: ::opkit::__private::Probe::<f64>::RETURNS_BYTES,
+            ret_schema: || {
+                ::opkit::__private::Probe::<f64>::NEW
+                    .__opkit_ok_probe()
+                    .__opkit_ret_schema()
+            },
         }
     };
     #[inline]

@@ -38,17 +38,28 @@ impl op_add {
                     ty: "i64",
                     kind: ::opkit::__private::ParamKindMeta::Serde,
                     optional: ::opkit::__private::Probe::<i64>::OPTIONAL,
+                    schema: ::core::option::Option::Some(
+                        ::opkit::__private::Probe::<i64>::ARG_SCHEMA,
+                    ),
                 },
                 ::opkit::__private::ParamMeta {
                     name: "b",
                     ty: "i64",
                     kind: ::opkit::__private::ParamKindMeta::Serde,
                     optional: ::opkit::__private::Probe::<i64>::OPTIONAL,
+                    schema: ::core::option::Option::Some(
+                        ::opkit::__private::Probe::<i64>::ARG_SCHEMA,
+                    ),
                 },
             ],
             ret: "i64",
             permission: ::core::option::Option::None,
             returns_bytes: ::opkit::__private::Probe::<i64>::RETURNS_BYTES,
+            ret_schema: || {
+                ::opkit::__private::Probe::<i64>::NEW
+                    .__opkit_ok_probe()
+                    .__opkit_ret_schema()
+            },
         }
     };
     #[inline]

@@ -42,11 +42,19 @@ impl op_note_new {
                     ty: "String",
                     kind: ::opkit::__private::ParamKindMeta::Serde,
                     optional: ::opkit::__private::Probe::<String>::OPTIONAL,
+                    schema: ::core::option::Option::Some(
+                        ::opkit::__private::Probe::<String>::ARG_SCHEMA,
+                    ),
                 },
             ],
             ret: "NewResource<Note>",
             permission: ::core::option::Option::None,
             returns_bytes: ::opkit::__private::Probe::<NewResource<Note>>::RETURNS_BYTES,
+            ret_schema: || {
+                ::opkit::__private::Probe::<NewResource<Note>>::NEW
+                    .__opkit_ok_probe()
+                    .__opkit_ret_schema()
+            },
         }
     };
     #[inline]
@@ -166,6 +174,9 @@ impl op_note_read {
                     ty: "&Note",
                     kind: ::opkit::__private::ParamKindMeta::Resource,
                     optional: false,
+                    schema: ::core::option::Option::Some(
+                        ::opkit::__private::Probe::<Note>::RID_SCHEMA,
+                    ),
                 },
             ],
             ret: "Result<String, OpError>",
@@ -173,6 +184,11 @@ impl op_note_read {
             returns_bytes: ::opkit::__private::Probe::<
                 Result<String, OpError>,
             >::RETURNS_BYTES,
+            ret_schema: || {
+                ::opkit::__private::Probe::<Result<String, OpError>>::NEW
+                    .__opkit_ok_probe()
+                    .__opkit_ret_schema()
+            },
         }
     };
     #[inline]

@@ -35,17 +35,26 @@ impl op_bump {
                     ty: "&mut Counter",
                     kind: ::opkit::__private::ParamKindMeta::State,
                     optional: false,
+                    schema: ::core::option::Option::None,
                 },
                 ::opkit::__private::ParamMeta {
                     name: "by",
                     ty: "u64",
                     kind: ::opkit::__private::ParamKindMeta::Serde,
                     optional: ::opkit::__private::Probe::<u64>::OPTIONAL,
+                    schema: ::core::option::Option::Some(
+                        ::opkit::__private::Probe::<u64>::ARG_SCHEMA,
+                    ),
                 },
             ],
             ret: "u64",
             permission: ::core::option::Option::None,
             returns_bytes: ::opkit::__private::Probe::<u64>::RETURNS_BYTES,
+            ret_schema: || {
+                ::opkit::__private::Probe::<u64>::NEW
+                    .__opkit_ok_probe()
+                    .__opkit_ret_schema()
+            },
         }
     };
     #[inline]
@@ -141,11 +150,17 @@ impl op_open {
                     ty: "&OpState",
                     kind: ::opkit::__private::ParamKindMeta::OpState,
                     optional: false,
+                    schema: ::core::option::Option::None,
                 },
             ],
             ret: "usize",
             permission: ::core::option::Option::None,
             returns_bytes: ::opkit::__private::Probe::<usize>::RETURNS_BYTES,
+            ret_schema: || {
+                ::opkit::__private::Probe::<usize>::NEW
+                    .__opkit_ok_probe()
+                    .__opkit_ret_schema()
+            },
         }
     };
     #[inline]

@@ -29,14 +29,43 @@ pub fn expand_meta(spec: &OpSpec) -> TokenStream {
     let params = spec.params.iter().map(|param| {
         let name = param.name.unraw().to_string();
         let ty = type_string(&param.ty);
-        let (kind, optional) = match &param.kind {
-            ParamKind::Serde { decode, .. } => (quote!(Serde), probe(decode, quote!(OPTIONAL))),
-            ParamKind::Resource { optional, .. } => (quote!(Resource), quote!(#optional)),
-            ParamKind::Buffer(_) => (quote!(Buffer), quote!(false)),
-            ParamKind::StateRef(_) | ParamKind::StateMut(_) => (quote!(State), quote!(false)),
-            ParamKind::OpStateRef | ParamKind::OpStateMut | ParamKind::OpStateRc => {
-                (quote!(OpState), quote!(false))
+        let (kind, optional, schema) = match &param.kind {
+            ParamKind::Serde { decode, .. } => (
+                quote!(Serde),
+                probe(decode, quote!(OPTIONAL)),
+                some(probe(decode, quote!(ARG_SCHEMA))),
+            ),
+            ParamKind::Resource {
+                resource, optional, ..
+            } => {
+                let schema = match optional {
+                    true => quote!(OPTIONAL_RID_SCHEMA),
+                    false => quote!(RID_SCHEMA),
+                };
+                (
+                    quote!(Resource),
+                    quote!(#optional),
+                    some(probe(resource, schema)),
+                )
             }
+            ParamKind::Buffer(_) => (
+                quote!(Buffer),
+                quote!(false),
+                some(probe(
+                    &quote!(::opkit::__private::ByteBuf),
+                    quote!(BUFFER_SCHEMA),
+                )),
+            ),
+            ParamKind::StateRef(_) | ParamKind::StateMut(_) => (
+                quote!(State),
+                quote!(false),
+                quote!(::core::option::Option::None),
+            ),
+            ParamKind::OpStateRef | ParamKind::OpStateMut | ParamKind::OpStateRc => (
+                quote!(OpState),
+                quote!(false),
+                quote!(::core::option::Option::None),
+            ),
         };
         quote! {
             ::opkit::__private::ParamMeta {
@@ -44,6 +73,7 @@ pub fn expand_meta(spec: &OpSpec) -> TokenStream {
                 ty: #ty,
                 kind: ::opkit::__private::ParamKindMeta::#kind,
                 optional: #optional,
+                schema: #schema,
             }
         }
     });
@@ -55,6 +85,17 @@ pub fn expand_meta(spec: &OpSpec) -> TokenStream {
     let returns_bytes = match &spec.ret.ty {
         Some(ty) => probe(ty, quote!(RETURNS_BYTES)),
         None => quote!(false),
+    };
+    let ret_ty = spec
+        .ret
+        .ty
+        .as_ref()
+        .map_or_else(|| quote!(()), ToTokens::to_token_stream);
+    // The schema of the success value: `Probe::<Result<T, E>>` can only hand over a
+    // `Probe<T>`, whose method the compiler then picks where `T` is concrete (an alias
+    // of `Result` is a `Result` there). A closure, so a `fn() -> Value` once coerced.
+    let ret_schema = quote! {
+        || ::opkit::__private::Probe::<#ret_ty>::NEW.__opkit_ok_probe().__opkit_ret_schema()
     };
     let permission = match &spec.permission {
         Some(permission) => quote!(::core::option::Option::Some(#permission)),
@@ -69,6 +110,7 @@ pub fn expand_meta(spec: &OpSpec) -> TokenStream {
             ret: #ret,
             permission: #permission,
             returns_bytes: #returns_bytes,
+            ret_schema: #ret_schema,
         }
     }}
 }
@@ -77,4 +119,8 @@ pub fn expand_meta(spec: &OpSpec) -> TokenStream {
 /// block around the whole `OpMeta` brings `ProbeDefault` into scope).
 fn probe(ty: &dyn ToTokens, item: TokenStream) -> TokenStream {
     quote!(::opkit::__private::Probe::<#ty>::#item)
+}
+
+fn some(value: TokenStream) -> TokenStream {
+    quote!(::core::option::Option::Some(#value))
 }
