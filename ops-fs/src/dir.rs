@@ -5,6 +5,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 
+use opkit::schemars::JsonSchema;
 use opkit::{OpError, op};
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
 use rustix::io::Errno;
@@ -55,11 +56,16 @@ pub fn op_mkdir<P: FsPermissionCheck>(
 
 /// One entry of a directory, as `op_read_dir` lists it. A symlink is described
 /// itself (`is_symlink`), not followed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[schemars(crate = "opkit::schemars")]
 pub struct DirEntry {
+    /// The entry's name, without its directory.
     pub name: String,
+    /// A regular file.
     pub is_file: bool,
+    /// A directory.
     pub is_dir: bool,
+    /// A symbolic link (not followed).
     pub is_symlink: bool,
 }
 

@@ -12,6 +12,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
+use opkit::schemars::JsonSchema;
 use opkit::{ErrorClass, NewResource, OpError, Resource, op};
 use rustix::fs::{AtFlags, OFlags};
 use serde::Deserialize;
@@ -92,14 +93,22 @@ impl FsFile {
 
 /// How `op_open` opens a file; every flag is `false` when left out. Without options
 /// the file is opened for reading.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(crate = "opkit::schemars")]
 pub struct OpenOptions {
+    /// Open for reading (needs read access).
     pub read: bool,
+    /// Open for writing (needs write access, as every option below does).
     pub write: bool,
+    /// Write at the end; excludes `truncate`.
     pub append: bool,
+    /// Cut the file to length 0; needs `write`.
     pub truncate: bool,
+    /// Create the file if it does not exist; needs `write` or `append`.
     pub create: bool,
+    /// Create the file, failing with `AlreadyExists` if it exists; needs `write` or
+    /// `append`.
     pub create_new: bool,
     /// The permission bits of a file this call creates, before the runtime's umask
     /// (default `0o666`).

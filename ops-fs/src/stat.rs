@@ -2,18 +2,27 @@
 
 use rustix::fs::{FileType, Statx, StatxFlags, StatxTimestamp, makedev};
 
+use opkit::schemars::JsonSchema;
 use serde::Serialize;
 
 /// What kind of file an entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(crate = "opkit::schemars")]
 pub enum FileKind {
+    /// A regular file (or one whose kind the file system does not say).
     File,
+    /// A directory.
     Dir,
+    /// A symbolic link.
     Symlink,
+    /// A named pipe.
     Fifo,
+    /// A Unix socket.
     Socket,
+    /// A block device.
     BlockDevice,
+    /// A character device.
     CharDevice,
 }
 
@@ -34,27 +43,44 @@ impl FileKind {
 /// The metadata of a file. Times are milliseconds since the Unix epoch (with the
 /// sub-millisecond part as a fraction), `null` where the platform or file system does
 /// not record one (`birthtime` often).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(crate = "opkit::schemars")]
 pub struct FsStat {
+    /// What kind of file it is.
     pub kind: FileKind,
+    /// `kind` is `file`.
     pub is_file: bool,
+    /// `kind` is `dir`.
     pub is_dir: bool,
+    /// `kind` is `symlink` (only `op_lstat` answers one).
     pub is_symlink: bool,
+    /// The size in bytes.
     pub size: u64,
     /// The permission bits, `st_mode & 0o7777` (the kind is in `kind`).
     pub mode: u32,
+    /// The last modification, in milliseconds since the Unix epoch.
     pub mtime: Option<f64>,
+    /// The last access, in milliseconds since the Unix epoch.
     pub atime: Option<f64>,
-    /// The last status change.
+    /// The last status change, in milliseconds since the Unix epoch.
     pub ctime: Option<f64>,
+    /// The creation, in milliseconds since the Unix epoch; often not recorded.
     pub birthtime: Option<f64>,
+    /// The device the file is on.
     pub dev: u64,
+    /// The inode number.
     pub ino: u64,
+    /// The number of hard links.
     pub nlink: u64,
+    /// The owner's user id.
     pub uid: u32,
+    /// The owner's group id.
     pub gid: u32,
+    /// The device a device file stands for (0 for others).
     pub rdev: u64,
+    /// The file system's preferred block size for I/O, in bytes.
     pub blksize: u64,
+    /// The number of 512-byte blocks allocated.
     pub blocks: u64,
 }
 

@@ -3,6 +3,7 @@
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
+use opkit::schemars::JsonSchema;
 use opkit::{ErrorClass, OpError, op};
 use serde::Deserialize;
 
@@ -60,7 +61,8 @@ fn checked(
 }
 
 /// The DNS record types `op_net_resolve` answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[schemars(crate = "opkit::schemars")]
 pub enum RecordType {
     /// IPv4 addresses.
     A,
