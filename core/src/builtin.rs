@@ -12,7 +12,7 @@ pub fn op_close(state: &mut OpState, rid: ResourceId) -> Result<(), OpError> {
 }
 
 /// One open resource, as `op_resources` lists it.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct ResourceInfo {
     /// The resource id.
     pub rid: ResourceId,

@@ -308,13 +308,16 @@ fn a_generic_parameter_falls_back() {
     assert_eq!(param(meta, "scale")["type"], "number");
 }
 
-/// Every parameter the guest passes and every result of the fs and net ops has a schema
-/// of its own, none the fallback.
+/// Every parameter the guest passes and every result of the fs and net ops, and of the
+/// ops every runtime has, has a schema of its own, none the fallback.
 #[test]
 fn fs_and_net_ops_have_real_schemas() {
     let fs = opkit_fs::op_decls();
     let net = opkit_net::extension(opkit_net::NetPermissions::default());
-    let decls = fs.iter().chain(net.decls());
+    let builtin = opkit::op_close::DECLS
+        .iter()
+        .chain(opkit::op_resources::DECLS);
+    let decls = fs.iter().chain(net.decls()).chain(builtin);
     let mut checked = 0;
     for decl in decls {
         let meta = decl.meta;
