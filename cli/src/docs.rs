@@ -15,6 +15,8 @@ pub struct OpDoc {
     pub entries: Vec<EntryDoc>,
     pub params: Vec<ParamDoc>,
     pub returns: &'static str,
+    /// The result's JSON Schema (draft 7, see `opkit::schema`).
+    pub returns_schema: serde_json::Value,
 }
 
 #[derive(Serialize)]
@@ -31,6 +33,8 @@ pub struct ParamDoc {
     pub ty: &'static str,
     pub kind: &'static str,
     pub optional: bool,
+    /// What the guest passes, as a JSON Schema (draft 7, see `opkit::schema`).
+    pub schema: serde_json::Value,
 }
 
 /// The ops of the table, grouped from their entries, in table order.
@@ -54,6 +58,7 @@ pub fn op_docs(table: &DispatchTable) -> Vec<OpDoc> {
                 entries: vec![doc_entry],
                 params: guest_params(meta),
                 returns: meta.ret,
+                returns_schema: (meta.ret_schema)(),
             }),
         }
     }
@@ -75,6 +80,7 @@ fn guest_params(meta: &OpMeta) -> Vec<ParamDoc> {
                 ty: p.ty,
                 kind,
                 optional: p.optional,
+                schema: p.schema.map_or(serde_json::Value::Null, |schema| schema()),
             })
         })
         .collect()

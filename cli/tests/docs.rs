@@ -44,11 +44,31 @@ fn json_reference_lists_every_op_with_its_entries() {
     );
     assert_eq!(
         stat["params"],
-        serde_json::json!([{"name": "path", "type": "&str", "kind": "argument", "optional": false}])
+        serde_json::json!([{
+            "name": "path",
+            "type": "&str",
+            "kind": "argument",
+            "optional": false,
+            "schema": {"type": "string"},
+        }])
+    );
+    // The result's schema is `FsStat`'s, with the fields' doc comments.
+    let returns = &stat["returns_schema"];
+    assert_eq!(returns["title"], "FsStat");
+    assert_eq!(returns["properties"]["size"]["format"], "uint64");
+    assert!(
+        returns["properties"]["size"]["description"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("The size in bytes."))
     );
     assert!(stat["doc"].as_str().is_some_and(|d| !d.is_empty()));
     let close = ops.iter().find(|op| op["name"] == "op_close").unwrap();
     assert_eq!(close["params"][0]["type"], "ResourceId");
+    assert_eq!(close["returns_schema"], serde_json::json!({"type": "null"}));
+    // A buffer is described as the base64 string it travels as.
+    let read = ops.iter().find(|op| op["name"] == "op_read").unwrap();
+    assert_eq!(read["params"][1]["kind"], "buffer");
+    assert_eq!(read["params"][1]["schema"]["contentEncoding"], "base64");
     // Every op has a doc comment.
     for op in &ops {
         assert!(
