@@ -1,0 +1,320 @@
+//! The table's entries as JS functions: arguments to JSON and buffers, results and
+//! errors back to JS values.
+
+use std::rc::{Rc, Weak};
+
+use opkit::{OpError, OpId, OpMeta, ParamKindMeta, ParamMeta};
+use rquickjs::function::Rest;
+use rquickjs::{Array, Ctx, Exception, Function, Object, Persistent, Promise, TypedArray, Value};
+
+use crate::host::{Host, InFlight};
+
+/// A call's arguments as the entry takes them.
+pub(crate) struct Args<'js> {
+    pub(crate) json: Vec<u8>,
+    pub(crate) bufs: Vec<Vec<u8>>,
+    /// The `&mut [u8]` buffers' arrays, by buffer index, to copy the bytes back into.
+    pub(crate) out_arrays: Vec<(usize, TypedArray<'js, u8>)>,
+}
+
+/// The parameters a script passes: everything but state.
+fn visible(meta: &'static OpMeta) -> impl Iterator<Item = &'static ParamMeta> {
+    meta.params.iter().filter(|p| {
+        matches!(
+            p.kind,
+            ParamKindMeta::Serde | ParamKindMeta::Resource | ParamKindMeta::Buffer
+        )
+    })
+}
+
+fn type_error(meta: &'static OpMeta, msg: String) -> OpError {
+    OpError::type_error(msg).with_op(meta.name)
+}
+
+/// One plain object whose keys are all parameter names is a call by name.
+fn is_named<'js>(meta: &'static OpMeta, args: &[Value<'js>]) -> Option<Object<'js>> {
+    let [only] = args else { return None };
+    let obj = only.as_object()?;
+    if only.is_array() || only.is_function() || obj.as_typed_array::<u8>().is_some() {
+        return None;
+    }
+    let mut any = false;
+    for key in obj.keys::<String>() {
+        let key = key.ok()?;
+        if !visible(meta).any(|p| p.name == key) {
+            return None;
+        }
+        any = true;
+    }
+    any.then(|| obj.clone())
+}
+
+fn buffer_of<'js>(
+    meta: &'static OpMeta,
+    param: &ParamMeta,
+    value: &Value<'js>,
+) -> Result<(Vec<u8>, TypedArray<'js, u8>), OpError> {
+    let array = value
+        .as_object()
+        .and_then(|obj| obj.as_typed_array::<u8>())
+        .ok_or_else(|| {
+            type_error(
+                meta,
+                format!(
+                    "parameter `{}` takes a Uint8Array, got {}",
+                    param.name,
+                    value.type_name()
+                ),
+            )
+        })?;
+    // SAFETY: the bytes are copied at once, before any JS runs.
+    let bytes = unsafe { array.as_bytes() }
+        .ok_or_else(|| {
+            type_error(
+                meta,
+                format!(
+                    "parameter `{}`: the Uint8Array's buffer is detached",
+                    param.name
+                ),
+            )
+        })?
+        .to_vec();
+    Ok((bytes, array.clone()))
+}
+
+/// Splits a script's arguments into the JSON the entry decodes and its buffers.
+pub(crate) fn convert_args<'js>(
+    ctx: &Ctx<'js>,
+    meta: &'static OpMeta,
+    args: &[Value<'js>],
+) -> Result<Args<'js>, OpError> {
+    let mut out = Args {
+        json: Vec::new(),
+        bufs: Vec::new(),
+        out_arrays: Vec::new(),
+    };
+    let js_err = |err: rquickjs::Error| {
+        type_error(meta, format!("the arguments cannot be converted: {err}"))
+    };
+    let plain: Value<'js> = if let Some(named) = is_named(meta, args) {
+        let object = Object::new(ctx.clone()).map_err(js_err)?;
+        for param in visible(meta) {
+            let value: Value<'js> = named.get(param.name).map_err(js_err)?;
+            if param.kind == ParamKindMeta::Buffer {
+                let (bytes, array) = buffer_of(meta, param, &value)?;
+                if param.ty.contains("mut") {
+                    out.out_arrays.push((out.bufs.len(), array));
+                }
+                out.bufs.push(bytes);
+            } else if !value.is_undefined() {
+                object.set(param.name, value).map_err(js_err)?;
+            }
+        }
+        object.into_value()
+    } else {
+        let count = visible(meta).count();
+        if args.len() > count {
+            return Err(type_error(
+                meta,
+                format!("takes {count} arguments, got {}", args.len()),
+            ));
+        }
+        let array = Array::new(ctx.clone()).map_err(js_err)?;
+        let mut index = 0;
+        let undefined = Value::new_undefined(ctx.clone());
+        for (position, param) in visible(meta).enumerate() {
+            let value = args.get(position).unwrap_or(&undefined);
+            if param.kind == ParamKindMeta::Buffer {
+                let (bytes, typed) = buffer_of(meta, param, value)?;
+                if param.ty.contains("mut") {
+                    out.out_arrays.push((out.bufs.len(), typed));
+                }
+                out.bufs.push(bytes);
+            } else if position < args.len() {
+                array.set(index, value.clone()).map_err(js_err)?;
+                index += 1;
+            }
+        }
+        array.into_value()
+    };
+    let json = ctx.json_stringify(plain).map_err(|err| {
+        type_error(
+            meta,
+            format!("the arguments are not JSON: {}", describe_caught(ctx, err)),
+        )
+    })?;
+    let json = json
+        .map(|s| s.to_string())
+        .transpose()
+        .map_err(js_err)?
+        .unwrap_or_else(|| "[]".to_owned());
+    out.json = json.into_bytes();
+    Ok(out)
+}
+
+/// Copies the returned buffers into the arrays of the `&mut [u8]` parameters.
+pub(crate) fn copy_back(arrays: &[(usize, TypedArray<'_, u8>)], bufs: &[Vec<u8>]) {
+    for (index, array) in arrays {
+        let (Some(buf), Some(raw)) = (bufs.get(*index), array.as_raw()) else {
+            continue;
+        };
+        let n = buf.len().min(raw.len());
+        // SAFETY: no JS runs between `as_raw` and the copy, and `n` fits both.
+        unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), raw.as_ptr().cast::<u8>(), n) };
+    }
+}
+
+/// An op's result as a JS value: bytes as a `Uint8Array`, JSON parsed.
+pub(crate) fn result_value<'js>(
+    ctx: &Ctx<'js>,
+    meta: &'static OpMeta,
+    bytes: Vec<u8>,
+) -> rquickjs::Result<Value<'js>> {
+    if meta.returns_bytes {
+        return Ok(TypedArray::<u8>::new(ctx.clone(), bytes)?.into_value());
+    }
+    if bytes.is_empty() {
+        return Ok(Value::new_undefined(ctx.clone()));
+    }
+    ctx.json_parse(bytes)
+}
+
+/// An `OpError` as a JS `Error`: `name` the class, `code` the errno name, `op` the op.
+pub(crate) fn error_value<'js>(ctx: &Ctx<'js>, err: &OpError) -> rquickjs::Result<Value<'js>> {
+    let message = match err.op() {
+        Some(op) => format!("{op}: {}", err.message()),
+        None => err.message().to_owned(),
+    };
+    let exception = Exception::from_message(ctx.clone(), &message)?;
+    exception.set("name", err.class().as_str())?;
+    if let Some(code) = err.code() {
+        exception.set("code", code)?;
+    }
+    if let Some(op) = err.op() {
+        exception.set("op", op)?;
+    }
+    Ok(exception.into_value())
+}
+
+fn throw(ctx: &Ctx<'_>, err: &OpError) -> rquickjs::Error {
+    match error_value(ctx, err) {
+        Ok(value) => ctx.throw(value),
+        Err(err) => err,
+    }
+}
+
+fn host_gone() -> OpError {
+    OpError::generic("the runtime has shut down")
+}
+
+/// Defines `opkit.ops.<entry>` for every entry of the table.
+pub(crate) fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<()> {
+    let opkit = Object::new(ctx.clone())?;
+    let ops = Object::new(ctx.clone())?;
+    let table = host.ops.borrow().table().clone();
+    for entry in table.entries() {
+        let id = entry.id;
+        let meta = entry.decl.meta;
+        let weak = Rc::downgrade(host);
+        let function = if entry.decl.mode.is_async() {
+            Function::new(ctx.clone(), move |ctx: Ctx<'js>, args: Rest<Value<'js>>| {
+                call_async(&ctx, &weak, id, meta, &args.0)
+            })?
+        } else {
+            Function::new(ctx.clone(), move |ctx: Ctx<'js>, args: Rest<Value<'js>>| {
+                call_sync(&ctx, &weak, id, meta, &args.0)
+            })?
+        };
+        function.set_name(entry.decl.entry)?;
+        ops.set(entry.decl.entry, function)?;
+    }
+    opkit.set("ops", ops)?;
+    ctx.globals().set("opkit", opkit)?;
+    Ok(())
+}
+
+fn call_sync<'js>(
+    ctx: &Ctx<'js>,
+    host: &Weak<Host>,
+    id: OpId,
+    meta: &'static OpMeta,
+    args: &[Value<'js>],
+) -> rquickjs::Result<Value<'js>> {
+    let host = host.upgrade().ok_or_else(|| throw(ctx, &host_gone()))?;
+    let mut args = convert_args(ctx, meta, args).map_err(|err| throw(ctx, &err))?;
+    let result = host.ops.borrow().call_sync(id, &args.json, &mut args.bufs);
+    copy_back(&args.out_arrays, &args.bufs);
+    match result {
+        Ok(bytes) => result_value(ctx, meta, bytes),
+        Err(err) => Err(throw(ctx, &err)),
+    }
+}
+
+fn call_async<'js>(
+    ctx: &Ctx<'js>,
+    host: &Weak<Host>,
+    id: OpId,
+    meta: &'static OpMeta,
+    args: &[Value<'js>],
+) -> rquickjs::Result<Promise<'js>> {
+    let host = host.upgrade().ok_or_else(|| throw(ctx, &host_gone()))?;
+    let (promise, resolve, reject) = ctx.promise()?;
+    match convert_args(ctx, meta, args) {
+        Err(err) => {
+            reject.call::<_, ()>((error_value(ctx, &err)?,))?;
+        }
+        Ok(args) => {
+            let promise_id = host.next_promise_id();
+            host.in_flight.borrow_mut().insert(
+                promise_id,
+                InFlight {
+                    meta,
+                    resolve: Persistent::save(ctx, resolve),
+                    reject: Persistent::save(ctx, reject),
+                    out_arrays: args
+                        .out_arrays
+                        .into_iter()
+                        .map(|(index, array)| (index, Persistent::save(ctx, array)))
+                        .collect(),
+                },
+            );
+            host.ops
+                .borrow_mut()
+                .submit(promise_id, id, &args.json, args.bufs);
+        }
+    }
+    Ok(promise)
+}
+
+/// A caught exception (or another engine error) as text with its stack.
+pub(crate) fn describe_caught(ctx: &Ctx<'_>, err: rquickjs::Error) -> String {
+    if err.is_exception() {
+        describe_value(ctx, &ctx.catch())
+    } else {
+        err.to_string()
+    }
+}
+
+/// A thrown value as text: `name: message` and the stack for errors.
+pub(crate) fn describe_value<'js>(ctx: &Ctx<'js>, value: &Value<'js>) -> String {
+    if let Some(object) = value.as_object() {
+        let name: Option<String> = object.get("name").ok();
+        let message: Option<String> = object.get("message").ok();
+        let stack: Option<String> = object.get("stack").ok();
+        if let Some(message) = message {
+            let mut text = format!("{}: {message}", name.unwrap_or_else(|| "Error".into()));
+            if let Some(stack) = stack.filter(|s| !s.is_empty()) {
+                text.push('\n');
+                text.push_str(stack.trim_end());
+            }
+            return text;
+        }
+    }
+    if let Some(s) = value.as_string().and_then(|s| s.to_string().ok()) {
+        return s;
+    }
+    match ctx.json_stringify(value.clone()) {
+        Ok(Some(s)) => s.to_string().unwrap_or_else(|_| "<value>".into()),
+        _ => format!("<{}>", value.type_name()),
+    }
+}

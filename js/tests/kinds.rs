@@ -1,0 +1,289 @@
+//! Every parameter and return kind through the sync and async entries, errors,
+//! panics, and many calls in flight.
+
+mod common;
+
+use common::{PRELUDE, run};
+use opkit::{ByteBuf, ErrorClass, NewResource, OpError, Resource, extension, op};
+
+/// Adds two numbers.
+#[op]
+fn op_add(a: i64, b: i64) -> i64 {
+    a + b
+}
+
+/// Joins strings with an optional separator.
+#[op]
+fn op_join(parts: Vec<String>, sep: Option<String>) -> String {
+    parts.join(sep.as_deref().unwrap_or(","))
+}
+
+#[derive(serde::Deserialize, serde::Serialize)]
+struct Point {
+    x: f64,
+    y: f64,
+}
+
+/// Mirrors a point.
+#[op]
+fn op_mirror(p: Point) -> Point {
+    Point { x: -p.x, y: -p.y }
+}
+
+/// Sums a buffer's bytes.
+#[op]
+fn op_sum(#[buffer] data: &[u8]) -> u64 {
+    data.iter().map(|&b| u64::from(b)).sum()
+}
+
+/// Fills a buffer in place, from `start`.
+#[op]
+fn op_fill(start: u8, #[buffer] buf: &mut [u8]) -> usize {
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = start.wrapping_add(i as u8);
+    }
+    buf.len()
+}
+
+/// `n` bytes counting up.
+#[op]
+fn op_bytes(n: u8) -> ByteBuf {
+    ByteBuf((0..n).collect())
+}
+
+/// Nothing.
+#[op]
+fn op_nothing() {}
+
+/// Always fails with a class and a code.
+#[op]
+fn op_fail(class: String) -> Result<(), OpError> {
+    let class = match class.as_str() {
+        "NotFound" => ErrorClass::NotFound,
+        _ => ErrorClass::PermissionDenied,
+    };
+    Err(OpError::new(class, "no luck").with_code("ENOENT"))
+}
+
+/// Panics.
+#[op]
+fn op_boom() -> u32 {
+    panic!("boom")
+}
+
+struct Counter(std::sync::atomic::AtomicU32);
+impl Resource for Counter {}
+
+/// A new counter.
+#[op(sync)]
+fn op_counter(start: u32) -> NewResource<Counter> {
+    NewResource(Counter(std::sync::atomic::AtomicU32::new(start)))
+}
+
+/// Counts up and returns the count.
+#[op(sync)]
+fn op_tick(#[resource] counter: &Counter) -> u32 {
+    counter.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+}
+
+extension!(
+    kinds,
+    ops = [
+        op_add, op_join, op_mirror, op_sum, op_fill, op_bytes, op_nothing, op_fail, op_boom,
+        op_counter, op_tick
+    ]
+);
+
+fn script(body: &str) -> String {
+    format!("{PRELUDE}\n{body}\nconsole.log('done');\n")
+}
+
+fn ok(body: &str) -> Vec<String> {
+    let outcome = run(vec![kinds()], &script(body));
+    assert_eq!(outcome.result, Ok(()), "errors: {:?}", outcome.errors);
+    assert_eq!(outcome.lines.last().map(String::as_str), Some("done"));
+    outcome.lines
+}
+
+#[test]
+fn serde_params_and_results_from_both_entries() {
+    ok(r#"
+eq(ops.op_add_sync(1, 2), 3, "positional sync");
+eq(await ops.op_add_async(40, 2), 42, "positional async");
+eq(ops.op_add_sync({ a: 5, b: 6 }), 11, "named sync");
+eq(await ops.op_add_async({ b: 1, a: 2 }), 3, "named async");
+eq(ops.op_join_sync(["a", "b"]), "a,b", "optional left out");
+eq(await ops.op_join_async(["a", "b"], "-"), "a-b", "optional given");
+eq(ops.op_mirror_sync({ x: 1, y: -2 }), { x: -1, y: 2 }, "struct argument");
+eq(await ops.op_mirror_async({ x: 3, y: 4 }), { x: -3, y: -4 }, "struct argument async");
+eq(ops.op_nothing_sync(), null, "unit");
+eq(await ops.op_nothing_async(), null, "unit async");
+"#);
+}
+
+#[test]
+fn buffers_in_and_out() {
+    ok(r#"
+eq(ops.op_sum_sync(new Uint8Array([1, 2, 3])), 6, "buffer in");
+eq(await ops.op_sum_async(new Uint8Array([4, 5])), 9, "buffer in async");
+const a = new Uint8Array(4);
+eq(ops.op_fill_sync(10, a), 4, "fill returns");
+eq(Array.from(a), [10, 11, 12, 13], "filled in place");
+const b = new Uint8Array(3);
+eq(await ops.op_fill_async(7, b), 3, "fill async returns");
+eq(Array.from(b), [7, 8, 9], "filled in place async");
+const c = new Uint8Array(2);
+ops.op_fill_sync({ start: 1, buf: c });
+eq(Array.from(c), [1, 2], "named buffer");
+const bytes = ops.op_bytes_sync(3);
+if (!(bytes instanceof Uint8Array)) throw new Error("ByteBuf is not a Uint8Array");
+eq(Array.from(bytes), [0, 1, 2], "ByteBuf result");
+eq(Array.from(await ops.op_bytes_async(2)), [0, 1], "ByteBuf result async");
+const e = throws(() => ops.op_sum_sync([1, 2]));
+eq(e.name, "TypeError", "non-buffer class");
+if (!e.message.includes("op_sum") || !e.message.includes("`data`")) throw new Error(e.message);
+eq((await rejects(ops.op_sum_async("x"))).name, "TypeError", "non-buffer async");
+"#);
+}
+
+#[test]
+fn resources_are_rids_closed_with_op_close() {
+    ok(r#"
+const rid = ops.op_counter_sync(5);
+eq(typeof rid, "number", "a rid");
+eq(ops.op_tick_sync(rid), 6, "first tick");
+eq(ops.op_tick_sync(rid), 7, "second tick");
+ops.op_close_sync(rid);
+eq(throws(() => ops.op_tick_sync(rid)).name, "BadResource", "closed rid");
+"#);
+}
+
+#[test]
+fn errors_carry_class_and_code() {
+    ok(r#"
+const e = throws(() => ops.op_fail_sync("NotFound"));
+if (!(e instanceof Error)) throw new Error("not an Error");
+eq([e.name, e.code, e.op], ["NotFound", "ENOENT", "op_fail"], "sync error");
+if (!e.message.includes("no luck")) throw new Error(e.message);
+const r = await rejects(ops.op_fail_async("PermissionDenied"));
+eq([r.name, r.code], ["PermissionDenied", "ENOENT"], "async error");
+eq(throws(() => ops.op_add_sync("x", 1)).name, "TypeError", "wrong type");
+eq(throws(() => ops.op_add_sync(1, 2, 3)).name, "TypeError", "too many");
+eq((await rejects(ops.op_add_async({ a: 1 }))).name, "TypeError", "missing named");
+eq(throws(() => ops.op_add_sync(1n, 2)).name, "TypeError", "BigInt");
+"#);
+}
+
+#[test]
+fn a_panic_throws_and_the_runtime_lives_on() {
+    ok(r#"
+eq(throws(() => ops.op_boom_sync()).name, "Panic", "sync panic");
+eq((await rejects(ops.op_boom_async())).name, "Panic", "async panic");
+eq(ops.op_add_sync(1, 1), 2, "still serving");
+eq(await ops.op_add_async(2, 2), 4, "still serving async");
+"#);
+}
+
+#[test]
+fn ten_thousand_async_calls_in_flight() {
+    let lines = ok(r#"
+const calls = [];
+for (let i = 0; i < 10000; i++) calls.push(ops.op_add_async(i, 1));
+const results = await Promise.all(calls);
+let sum = 0;
+for (let i = 0; i < results.length; i++) {
+  if (results[i] !== i + 1) throw new Error(`call ${i}: ${results[i]}`);
+  sum += results[i];
+}
+console.log(results.length, sum);
+"#);
+    assert_eq!(lines[0], "10000 50005000");
+}
+
+#[test]
+fn an_uncaught_error_fails_with_its_stack() {
+    let outcome = run(
+        vec![kinds()],
+        "function inner() { throw new Error('bad thing'); }\ninner();\n",
+    );
+    let Err(opkit_js::JsError::Uncaught(text)) = outcome.result else {
+        panic!("{:?}", outcome.result)
+    };
+    assert!(text.contains("bad thing"), "{text}");
+    assert!(text.contains("inner"), "no stack: {text}");
+}
+
+#[test]
+fn an_unhandled_rejection_fails() {
+    let outcome = run(
+        vec![kinds()],
+        "opkit.ops.op_fail_async('NotFound');\nawait opkit.ops.op_add_async(1, 2);\n",
+    );
+    let Err(opkit_js::JsError::Uncaught(text)) = outcome.result else {
+        panic!("{:?}", outcome.result)
+    };
+    assert!(text.starts_with("NotFound"), "{text}");
+}
+
+#[test]
+fn a_handled_rejection_does_not_fail() {
+    let outcome = run(
+        vec![kinds()],
+        "const p = opkit.ops.op_fail_async('NotFound');\nawait opkit.ops.op_add_async(1, 2);\ntry { await p } catch (e) { console.log(e.name) }\n",
+    );
+    assert_eq!(outcome.result, Ok(()));
+    assert_eq!(outcome.lines, ["NotFound"]);
+}
+
+#[test]
+fn console_error_goes_to_its_stream() {
+    let outcome = run(
+        vec![kinds()],
+        "console.error('oops', 1, {a: 2}); console.log('fine');",
+    );
+    assert_eq!(outcome.result, Ok(()));
+    assert_eq!(outcome.errors, [r#"oops 1 {"a":2}"#]);
+    assert_eq!(outcome.lines, ["fine"]);
+}
+
+#[test]
+fn a_runaway_script_is_stopped_by_its_host() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("main.js"), "for (;;) {}").expect("script");
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("tokio");
+    let result = tokio_rt.block_on(async {
+        let mut js = opkit_js::JsRuntime::new([kinds()])?;
+        js.allow_modules_from(dir.path())?;
+        let stop = js.stop_handle();
+        // Stopped before it starts: the first interrupt check ends the loop, so the
+        // test does not depend on timing.
+        stop.stop();
+        js.run_module(dir.path().join("main.js")).await
+    });
+    assert_eq!(result, Err(opkit_js::JsError::Stopped));
+}
+
+#[test]
+fn the_memory_limit_is_enforced() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("main.js"),
+        "const a = []; for (let i = 0; i < 1e8; i++) a.push('x' + i);",
+    )
+    .expect("script");
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("tokio");
+    let result = tokio_rt.block_on(async {
+        let mut js = opkit_js::JsRuntime::new([kinds()])?;
+        js.allow_modules_from(dir.path())?;
+        js.set_memory_limit(8 << 20);
+        js.run_module(dir.path().join("main.js")).await
+    });
+    let Err(err) = result else {
+        panic!("ran past the limit")
+    };
+    assert!(err.to_string().contains("out of memory"), "{err}");
+}
