@@ -51,6 +51,7 @@ pub fn run_in(dir: &Path, extensions: Vec<Extension>, files: &[(&str, &str)]) ->
 }
 
 /// `run_in` a new temporary folder.
+#[allow(dead_code)] // not every test file uses it
 pub fn run(extensions: Vec<Extension>, main: &str) -> Outcome {
     let dir = tempfile::tempdir().expect("temp dir");
     run_in(dir.path(), extensions, &[("main.js", main)])
