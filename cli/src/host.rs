@@ -35,3 +35,22 @@ pub fn build_table(grants: &Grants, max_read: Option<usize>) -> Result<Arc<Dispa
         .map_err(|err| err.to_string())?;
     Ok(Arc::new(table))
 }
+
+/// The flag that would allow what an op was refused, from its declared permission.
+pub fn flag_for(meta: &opkit::OpMeta) -> Option<String> {
+    let permission = meta.permission?;
+    let mut flags = Vec::new();
+    if permission.contains("fs.read") {
+        flags.push("--allow-read=DIR");
+    }
+    if permission.contains("fs.write") {
+        flags.push("--allow-write=DIR");
+    }
+    if permission.contains("net.") {
+        flags.push("--allow-net=HOST:PORT");
+    }
+    if flags.is_empty() {
+        return None;
+    }
+    Some(format!("run with {} to allow it", flags.join(" or ")))
+}

@@ -1,5 +1,5 @@
-//! `opkit`: serve ops over JSON-RPC 2.0, call one op, list the entries, print the op
-//! reference.
+//! `opkit`: serve ops over JSON-RPC 2.0, run a JavaScript module, call one op, list the
+//! entries, print the op reference.
 
 #![forbid(unsafe_code)]
 
@@ -73,6 +73,17 @@ enum Command {
         /// The default working folder, used when nothing else is allowed.
         #[arg(long, default_value = "opkit-data")]
         dir: PathBuf,
+        #[command(flatten)]
+        perms: PermissionFlags,
+    },
+    /// Run a JavaScript module (QuickJS) whose `opkit.ops` are the ops.
+    ///
+    /// Nothing is allowed without permission flags: the script is loaded, but its
+    /// imports must lie under an `--allow-read` folder, and so must every file it
+    /// touches. Exits with status 1 on an uncaught error or unhandled rejection.
+    Run {
+        /// The module to run, e.g. `examples/hello.js`.
+        file: PathBuf,
         #[command(flatten)]
         perms: PermissionFlags,
     },
@@ -166,6 +177,10 @@ fn run(command: Command) -> Result<ExitCode, String> {
             };
             call(&op, &args, &buffers, &grants)
         }
+        Command::Run { file, perms } => {
+            let grants = Grants::from_parts(&perms, &ConfigFile::default());
+            run_script(&file, &grants)
+        }
         Command::Ops => {
             let table = host::build_table(&Grants::default(), None)?;
             print!("{}", docs::render_entries(&table));
@@ -178,6 +193,32 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 DocsFormat::Json => print!("{}", docs::render_json(&table)),
             }
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `opkit run`: the module on a current-thread runtime, exit status 1 when it fails.
+fn run_script(file: &std::path::Path, grants: &Grants) -> Result<ExitCode, String> {
+    let table = host::build_table(grants, None)?;
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| format!("cannot start the event loop: {err}"))?;
+    let result = tokio_rt.block_on(async {
+        let mut js = opkit_js::JsRuntime::with_runtime(Runtime::with_table(table))?;
+        // The main module itself may always load; its imports only from the read roots.
+        js.allow_modules_from(file)?;
+        for root in &grants.read {
+            js.allow_modules_from(root)?;
+        }
+        js.on_denied(host::flag_for);
+        js.run_module(file).await
+    });
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(err) => {
+            eprintln!("error: {err}");
+            Ok(ExitCode::from(1))
         }
     }
 }

@@ -246,7 +246,7 @@ fn call_sync<'js>(
     copy_back(&args.out_arrays, &args.bufs);
     match result {
         Ok(bytes) => result_value(ctx, meta, bytes),
-        Err(err) => Err(throw(ctx, &err)),
+        Err(err) => Err(throw(ctx, &host.explain(meta, err))),
     }
 }
 

@@ -3,7 +3,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
-use opkit::{OpMeta, Runtime};
+use opkit::{ErrorClass, OpError, OpMeta, Runtime};
 use rquickjs::{Function, Persistent, TypedArray, Value};
 
 /// A `console` line's stream.
@@ -17,6 +17,10 @@ pub enum ConsoleLevel {
 
 /// Where `console` lines go.
 pub type ConsoleSink = dyn Fn(ConsoleLevel, &str);
+
+/// What a host adds to a `PermissionDenied` error of an op (say, the flag that would
+/// allow it); `None` adds nothing.
+pub type DeniedHint = dyn Fn(&OpMeta) -> Option<String>;
 
 /// An async call in flight: how to settle its promise.
 pub(crate) struct InFlight {
@@ -33,6 +37,7 @@ pub(crate) struct Host {
     /// Rejected promises with no handler yet, and their reasons as text.
     pub(crate) unhandled: RefCell<Vec<(Persistent<Value<'static>>, String)>>,
     pub(crate) console: RefCell<Box<ConsoleSink>>,
+    pub(crate) denied_hint: RefCell<Option<Box<DeniedHint>>>,
 }
 
 impl Host {
@@ -46,6 +51,30 @@ impl Host {
                 ConsoleLevel::Log => println!("{line}"),
                 ConsoleLevel::Error => eprintln!("{line}"),
             })),
+            denied_hint: RefCell::new(None),
+        }
+    }
+
+    /// `err` with the host's hint when it is a refusal.
+    pub(crate) fn explain(&self, meta: &OpMeta, err: OpError) -> OpError {
+        if err.class() != ErrorClass::PermissionDenied {
+            return err;
+        }
+        let Some(hint) = self
+            .denied_hint
+            .borrow()
+            .as_ref()
+            .and_then(|hint| hint(meta))
+        else {
+            return err;
+        };
+        let mut explained = OpError::new(err.class(), format!("{}; {hint}", err.message()));
+        if let Some(code) = err.code() {
+            explained = explained.with_code(code);
+        }
+        match err.op() {
+            Some(op) => explained.with_op(op),
+            None => explained,
         }
     }
 

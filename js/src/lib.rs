@@ -33,7 +33,7 @@ use rquickjs::function::Rest;
 use rquickjs::promise::PromiseState;
 use rquickjs::{Context, Ctx, Function, Module, Object, Persistent, Value};
 
-pub use host::{ConsoleLevel, ConsoleSink};
+pub use host::{ConsoleLevel, ConsoleSink, DeniedHint};
 
 use bridge::{describe_caught, describe_value, error_value, result_value};
 use host::Host;
@@ -180,6 +180,12 @@ impl JsRuntime {
         *self.host.console.borrow_mut() = Box::new(sink);
     }
 
+    /// Adds `hint(meta)` to the message of every `PermissionDenied` an op throws,
+    /// e.g. the flag that would allow the access.
+    pub fn on_denied(&self, hint: impl Fn(&opkit::OpMeta) -> Option<String> + 'static) {
+        *self.host.denied_hint.borrow_mut() = Some(Box::new(hint));
+    }
+
     /// The opkit runtime the script calls.
     pub fn with_ops<R>(&self, f: impl FnOnce(&mut Runtime) -> R) -> R {
         f(&mut self.host.ops.borrow_mut())
@@ -264,7 +270,7 @@ impl JsRuntime {
                     let Some(call) = host.in_flight.borrow_mut().remove(&done.promise_id) else {
                         continue;
                     };
-                    settle(&ctx, call, done)
+                    settle(&ctx, host, call, done)
                         .map_err(|err| JsError::Uncaught(describe_caught(&ctx, err)))?;
                 }
                 Ok::<_, JsError>(())
@@ -292,6 +298,7 @@ impl JsRuntime {
 
 fn settle<'js>(
     ctx: &Ctx<'js>,
+    host: &Host,
     call: host::InFlight,
     done: opkit::Completion,
 ) -> rquickjs::Result<()> {
@@ -306,7 +313,7 @@ fn settle<'js>(
     match done.result.map(|bytes| result_value(ctx, call.meta, bytes)) {
         Ok(Ok(value)) => resolve.call((value,)),
         Ok(Err(err)) => reject.call((Value::from_exception_or(ctx, err),)),
-        Err(err) => reject.call((error_value(ctx, &err)?,)),
+        Err(err) => reject.call((error_value(ctx, &host.explain(call.meta, err))?,)),
     }
 }
 
