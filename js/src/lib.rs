@@ -116,9 +116,10 @@ impl JsRuntime {
         engine.set_host_promise_rejection_tracker(Some(Box::new(
             move |ctx: Ctx<'_>, promise: Value<'_>, reason: Value<'_>, handled: bool| {
                 let Some(host) = weak.upgrade() else { return };
-                let mut unhandled = host.unhandled.borrow_mut();
+                // No borrow is held while JS runs: describing the reason may call the
+                // script's getters, which may reject another promise and come back here.
                 if handled {
-                    unhandled.retain(|(p, _)| {
+                    host.unhandled.borrow_mut().retain(|(p, _)| {
                         p.clone()
                             .restore(&ctx)
                             .map(|p| p != promise)
@@ -126,7 +127,8 @@ impl JsRuntime {
                     });
                 } else {
                     let text = describe_value(&ctx, &reason);
-                    unhandled.push((Persistent::save(&ctx, promise), text));
+                    let saved = Persistent::save(&ctx, promise);
+                    host.unhandled.borrow_mut().push((saved, text));
                 }
             },
         )));

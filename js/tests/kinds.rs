@@ -287,3 +287,84 @@ fn the_memory_limit_is_enforced() {
     };
     assert!(err.to_string().contains("out of memory"), "{err}");
 }
+
+#[test]
+fn a_rejection_reason_with_hostile_getters_is_reported() {
+    // Describing the reason runs its getters, which reject another promise and throw.
+    let outcome = run(
+        vec![kinds()],
+        r#"
+const reason = {
+  get name() { Promise.reject(new Error("inner")); return "Outer"; },
+  get message() { throw new Error("no message for you"); },
+};
+Promise.reject(reason);
+await opkit.ops.op_add_async(1, 2);
+"#,
+    );
+    assert!(
+        matches!(outcome.result, Err(opkit_js::JsError::Uncaught(_))),
+        "{:?}",
+        outcome.result
+    );
+}
+
+#[test]
+fn a_to_json_that_calls_ops_and_throws_is_a_type_error() {
+    let lines = ok(r#"
+const evil = { toJSON() { ops.op_add_async(1, 2); ops.op_add_sync(1, 2); throw new Error("nope"); } };
+const e = throws(() => ops.op_add_sync(evil, 1));
+eq(e.name, "TypeError", "class");
+if (!e.message.includes("op_add") || !e.message.includes("nope")) throw new Error(e.message);
+const cyclic = {}; cyclic.self = cyclic;
+eq(throws(() => ops.op_mirror_sync(cyclic)).name, "TypeError", "cyclic");
+eq((await rejects(ops.op_mirror_async(cyclic))).name, "TypeError", "cyclic async");
+const detached = new Uint8Array(new ArrayBuffer(4));
+const e2 = throws(() => ops.op_fill_sync(1, new Proxy(detached, {})));
+eq(e2.name, "TypeError", "a proxy is not a Uint8Array");
+console.log("ok");
+"#);
+    assert_eq!(lines[0], "ok");
+}
+
+/// Signals that the script has started, so the host can stop it mid-loop.
+#[op(sync)]
+fn op_started(#[state] started: &Started) {
+    let _ = started.0.send(());
+}
+
+#[derive(Clone)]
+struct Started(std::sync::mpsc::SyncSender<()>);
+
+#[test]
+fn a_runaway_loop_is_stopped_from_another_thread() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("main.js"),
+        "opkit.ops.op_started_sync();\nfor (;;) {}\n",
+    )
+    .expect("script");
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let ext = opkit::Extension::new("started", op_started::DECLS.iter().copied())
+        .with_state(move |state| {
+            state.put(Started(tx.clone()));
+        });
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("tokio");
+    let result = tokio_rt.block_on(async {
+        let mut js = opkit_js::JsRuntime::new([ext])?;
+        js.allow_modules_from(dir.path())?;
+        let stop = js.stop_handle();
+        // Stops the loop once the script says it runs: no sleep, no race.
+        let stopper = std::thread::spawn(move || {
+            if rx.recv().is_ok() {
+                stop.stop();
+            }
+        });
+        let result = js.run_module(dir.path().join("main.js")).await;
+        let _ = stopper.join();
+        result
+    });
+    assert_eq!(result, Err(opkit_js::JsError::Stopped));
+}
