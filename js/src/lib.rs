@@ -193,6 +193,34 @@ impl JsRuntime {
         f(&mut self.host.ops.borrow_mut())
     }
 
+    /// Evaluates a classic script (not a module: no imports, no top-level await) and
+    /// runs the job queue dry; returns the completion value as JSON (`None` when it
+    /// has none, e.g. `undefined`). Async calls it starts are left in flight.
+    pub fn eval_script(&self, source: &str) -> Result<Option<String>, JsError> {
+        let value = self.context.with(|ctx| {
+            let value: Value = ctx
+                .eval(source)
+                .map_err(|err| self.uncaught(describe_caught(&ctx, err)))?;
+            match ctx.json_stringify(value) {
+                Ok(json) => Ok(json.and_then(|s| s.to_string().ok())),
+                Err(err) => Err(JsError::Uncaught(describe_caught(&ctx, err))),
+            }
+        })?;
+        self.run_jobs()?;
+        if let Some((_, text)) = self.host.unhandled.borrow_mut().drain(..).next() {
+            return Err(JsError::Uncaught(text));
+        }
+        Ok(value)
+    }
+
+    fn uncaught(&self, text: String) -> JsError {
+        if self.stop.is_stopped() {
+            JsError::Stopped
+        } else {
+            JsError::Uncaught(text)
+        }
+    }
+
     /// Runs `path` as an ES module until it and every call it started are done.
     /// The module must lie beneath a root given to [`JsRuntime::allow_modules_from`].
     pub async fn run_module(&mut self, path: impl AsRef<Path>) -> Result<(), JsError> {

@@ -345,10 +345,11 @@ fn a_runaway_loop_is_stopped_from_another_thread() {
     )
     .expect("script");
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let ext = opkit::Extension::new("started", op_started::DECLS.iter().copied())
-        .with_state(move |state| {
+    let ext = opkit::Extension::new("started", op_started::DECLS.iter().copied()).with_state(
+        move |state| {
             state.put(Started(tx.clone()));
-        });
+        },
+    );
     let tokio_rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("tokio");
@@ -367,4 +368,20 @@ fn a_runaway_loop_is_stopped_from_another_thread() {
         result
     });
     assert_eq!(result, Err(opkit_js::JsError::Stopped));
+}
+
+#[test]
+fn eval_script_returns_the_completion_value() {
+    let js = opkit_js::JsRuntime::new([kinds()]).expect("runtime");
+    let got = js.eval_script(
+        "let s = 0; for (let i = 0; i < 10; i++) s = opkit.ops.op_add_sync(s, i); ({ s })",
+    );
+    assert_eq!(got, Ok(Some(r#"{"s":45}"#.to_owned())));
+    assert_eq!(js.eval_script("undefined"), Ok(None));
+    let Err(opkit_js::JsError::Uncaught(text)) =
+        js.eval_script("opkit.ops.op_fail_sync('NotFound')")
+    else {
+        panic!("no error")
+    };
+    assert!(text.starts_with("NotFound: op_fail: no luck"), "{text}");
 }
