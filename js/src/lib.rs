@@ -69,8 +69,9 @@ impl fmt::Display for JsError {
 impl std::error::Error for JsError {}
 
 /// Stops a running script from another thread: the interrupt handler raises an
-/// uncatchable exception at the next check, and the event loop ends with
-/// [`JsError::Stopped`].
+/// uncatchable exception at the engine's next check, and the event loop ends with
+/// [`JsError::Stopped`]. A script that is waiting on async calls (running no JS)
+/// stops when the next of them completes.
 #[derive(Debug, Clone, Default)]
 pub struct StopHandle(Arc<AtomicBool>);
 
