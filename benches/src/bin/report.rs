@@ -447,6 +447,14 @@ const ROWS: &[Row] = &[
         throughput: false,
         target: Target::Report,
     },
+    Row {
+        what: "JS → `op_add_sync` → JS round trip (JSON arguments) vs a plain rquickjs native function, 1,000 calls from a QuickJS loop",
+        group: "js_round_trip_1k",
+        subject: "opkit_op_add_sync",
+        floor: "floor_native_function",
+        throughput: false,
+        target: Target::AtMost(1.50),
+    },
 ];
 
 fn main() {
