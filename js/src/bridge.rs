@@ -32,7 +32,11 @@ fn type_error(meta: &'static OpMeta, msg: String) -> OpError {
 }
 
 /// One plain object whose keys are all parameter names is a call by name.
-fn is_named<'js>(meta: &'static OpMeta, args: &[Value<'js>]) -> Option<Object<'js>> {
+fn is_named<'js>(
+    ctx: &Ctx<'js>,
+    meta: &'static OpMeta,
+    args: &[Value<'js>],
+) -> Option<Object<'js>> {
     let [only] = args else { return None };
     let obj = only.as_object()?;
     if only.is_array() || only.is_function() || obj.as_typed_array::<u8>().is_some() {
@@ -40,7 +44,13 @@ fn is_named<'js>(meta: &'static OpMeta, args: &[Value<'js>]) -> Option<Object<'j
     }
     let mut any = false;
     for key in obj.keys::<String>() {
-        let key = key.ok()?;
+        let key = match key {
+            Ok(key) => key,
+            Err(err) => {
+                clear(ctx, &err);
+                return None;
+            }
+        };
         if !visible(meta).any(|p| p.name == key) {
             return None;
         }
@@ -96,7 +106,7 @@ pub(crate) fn convert_args<'js>(
     let js_err = |err: rquickjs::Error| {
         type_error(meta, format!("the arguments cannot be converted: {err}"))
     };
-    let plain: Value<'js> = if let Some(named) = is_named(meta, args) {
+    let plain: Value<'js> = if let Some(named) = is_named(ctx, meta, args) {
         let object = Object::new(ctx.clone()).map_err(js_err)?;
         for param in visible(meta) {
             let value: Value<'js> = named.get(param.name).map_err(js_err)?;
@@ -298,9 +308,9 @@ pub(crate) fn describe_caught(ctx: &Ctx<'_>, err: rquickjs::Error) -> String {
 /// A thrown value as text: `name: message` and the stack for errors.
 pub(crate) fn describe_value<'js>(ctx: &Ctx<'js>, value: &Value<'js>) -> String {
     if let Some(object) = value.as_object() {
-        let name: Option<String> = object.get("name").ok();
-        let message: Option<String> = object.get("message").ok();
-        let stack: Option<String> = object.get("stack").ok();
+        let name: Option<String> = get_quietly(ctx, object, "name");
+        let message: Option<String> = get_quietly(ctx, object, "message");
+        let stack: Option<String> = get_quietly(ctx, object, "stack");
         if let Some(message) = message {
             let mut text = format!("{}: {message}", name.unwrap_or_else(|| "Error".into()));
             if let Some(stack) = stack.filter(|s| !s.is_empty()) {
@@ -315,6 +325,32 @@ pub(crate) fn describe_value<'js>(ctx: &Ctx<'js>, value: &Value<'js>) -> String 
     }
     match ctx.json_stringify(value.clone()) {
         Ok(Some(s)) => s.to_string().unwrap_or_else(|_| "<value>".into()),
-        _ => format!("<{}>", value.type_name()),
+        Ok(None) => format!("<{}>", value.type_name()),
+        Err(err) => {
+            clear(ctx, &err);
+            format!("<{}>", value.type_name())
+        }
+    }
+}
+
+/// A property read that may run a getter; what it throws is caught and dropped, so
+/// no exception stays pending in the context.
+fn get_quietly<'js, T: rquickjs::FromJs<'js>>(
+    ctx: &Ctx<'js>,
+    object: &Object<'js>,
+    key: &str,
+) -> Option<T> {
+    match object.get(key) {
+        Ok(value) => Some(value),
+        Err(err) => {
+            clear(ctx, &err);
+            None
+        }
+    }
+}
+
+fn clear(ctx: &Ctx<'_>, err: &rquickjs::Error) {
+    if err.is_exception() {
+        let _ = ctx.catch();
     }
 }

@@ -323,6 +323,9 @@ if (!e.message.includes("op_add") || !e.message.includes("nope")) throw new Erro
 const cyclic = {}; cyclic.self = cyclic;
 eq(throws(() => ops.op_mirror_sync(cyclic)).name, "TypeError", "cyclic");
 eq((await rejects(ops.op_mirror_async(cyclic))).name, "TypeError", "cyclic async");
+const trap = new Proxy({}, { ownKeys() { throw new Error("keys trap"); } });
+eq(throws(() => ops.op_add_sync(trap, 1)).name, "TypeError", "a throwing ownKeys trap");
+eq(ops.op_add_sync(2, 3), 5, "no exception left pending");
 const detached = new Uint8Array(new ArrayBuffer(4));
 const e2 = throws(() => ops.op_fill_sync(1, new Proxy(detached, {})));
 eq(e2.name, "TypeError", "a proxy is not a Uint8Array");
