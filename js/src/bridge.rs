@@ -129,9 +129,8 @@ pub(crate) fn convert_args<'js>(
                 format!("takes {count} arguments, got {}", args.len()),
             ));
         }
-        let array = Array::new(ctx.clone()).map_err(js_err)?;
-        let mut index = 0;
         let undefined = Value::new_undefined(ctx.clone());
+        let mut plain = Vec::with_capacity(args.len());
         for (position, param) in visible(meta).enumerate() {
             let value = args.get(position).unwrap_or(&undefined);
             if param.kind == ParamKindMeta::Buffer {
@@ -141,9 +140,18 @@ pub(crate) fn convert_args<'js>(
                 }
                 out.bufs.push(bytes);
             } else if position < args.len() {
-                array.set(index, value.clone()).map_err(js_err)?;
-                index += 1;
+                plain.push(value);
             }
+        }
+        // Numbers, strings, booleans and null are written here, as JSON.stringify
+        // would write them; anything else goes through JSON.stringify.
+        if let Some(json) = scalars_json(&plain) {
+            out.json = json;
+            return Ok(out);
+        }
+        let array = Array::new(ctx.clone()).map_err(js_err)?;
+        for (index, value) in plain.into_iter().enumerate() {
+            array.set(index, value.clone()).map_err(js_err)?;
         }
         array.into_value()
     };
@@ -160,6 +168,80 @@ pub(crate) fn convert_args<'js>(
         .unwrap_or_else(|| "[]".to_owned());
     out.json = json.into_bytes();
     Ok(out)
+}
+
+/// The JSON array of `values` when every one is a number, string, boolean, null or
+/// undefined (as JSON.stringify writes them in an array); `None` otherwise.
+fn scalars_json(values: &[&Value<'_>]) -> Option<Vec<u8>> {
+    use std::fmt::Write as _;
+    let mut json = String::with_capacity(2 + values.len() * 8);
+    json.push('[');
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        if let Some(n) = value.as_int() {
+            let _ = write!(json, "{n}");
+        } else if let Some(f) = value.as_float() {
+            if f == 0.0 {
+                // -0 too, as JSON.stringify writes it.
+                json.push('0');
+            } else if f.is_finite() {
+                // Rust writes no exponent, only digits: valid JSON for every finite f64.
+                let _ = write!(json, "{f}");
+            } else {
+                json.push_str("null");
+            }
+        } else if let Some(b) = value.as_bool() {
+            json.push_str(if b { "true" } else { "false" });
+        } else if value.is_null() || value.is_undefined() {
+            json.push_str("null");
+        } else if let Some(s) = value.as_string() {
+            write_json_string(&mut json, &s.to_string().ok()?);
+        } else {
+            return None;
+        }
+    }
+    json.push(']');
+    Some(json.into_bytes())
+}
+
+fn write_json_string(json: &mut String, s: &str) {
+    use std::fmt::Write as _;
+    json.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => json.push_str("\\\""),
+            '\\' => json.push_str("\\\\"),
+            '\n' => json.push_str("\\n"),
+            '\r' => json.push_str("\\r"),
+            '\t' => json.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(json, "\\u{:04x}", u32::from(c));
+            }
+            c => json.push(c),
+        }
+    }
+    json.push('"');
+}
+
+/// A result of one JSON number, `true`, `false` or `null` made here; anything else
+/// is parsed by JSON.parse.
+fn scalar_value<'js>(ctx: &Ctx<'js>, bytes: &[u8]) -> Option<Value<'js>> {
+    match bytes {
+        b"true" => return Some(Value::new_bool(ctx.clone(), true)),
+        b"false" => return Some(Value::new_bool(ctx.clone(), false)),
+        b"null" => return Some(Value::new_null(ctx.clone())),
+        [b'-' | b'0'..=b'9', ..] => {}
+        _ => return None,
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    if let Ok(n) = text.parse::<i32>() {
+        return Some(Value::new_int(ctx.clone(), n));
+    }
+    text.parse::<f64>()
+        .ok()
+        .map(|f| Value::new_number(ctx.clone(), f))
 }
 
 /// Copies the returned buffers into the arrays of the `&mut [u8]` parameters.
@@ -185,6 +267,9 @@ pub(crate) fn result_value<'js>(
     }
     if bytes.is_empty() {
         return Ok(Value::new_undefined(ctx.clone()));
+    }
+    if let Some(value) = scalar_value(ctx, &bytes) {
+        return Ok(value);
     }
     ctx.json_parse(bytes)
 }

@@ -30,6 +30,30 @@ fn op_mirror(p: Point) -> Point {
     Point { x: -p.x, y: -p.y }
 }
 
+/// Echoes a string.
+#[op]
+fn op_echo(s: String) -> String {
+    s
+}
+
+/// Echoes a float, or `null` for none.
+#[op]
+fn op_float(x: Option<f64>) -> Option<f64> {
+    x
+}
+
+/// Negates a boolean.
+#[op]
+fn op_not(b: bool) -> bool {
+    !b
+}
+
+/// Echoes an unsigned number.
+#[op]
+fn op_unsigned(n: u64) -> u64 {
+    n
+}
+
 /// Sums a buffer's bytes.
 #[op]
 fn op_sum(#[buffer] data: &[u8]) -> u64 {
@@ -89,8 +113,21 @@ fn op_tick(#[resource] counter: &Counter) -> u32 {
 extension!(
     kinds,
     ops = [
-        op_add, op_join, op_mirror, op_sum, op_fill, op_bytes, op_nothing, op_fail, op_boom,
-        op_counter, op_tick
+        op_add,
+        op_echo,
+        op_float,
+        op_not,
+        op_unsigned,
+        op_join,
+        op_mirror,
+        op_sum,
+        op_fill,
+        op_bytes,
+        op_nothing,
+        op_fail,
+        op_boom,
+        op_counter,
+        op_tick
     ]
 );
 
@@ -118,6 +155,32 @@ eq(ops.op_mirror_sync({ x: 1, y: -2 }), { x: -1, y: 2 }, "struct argument");
 eq(await ops.op_mirror_async({ x: 3, y: 4 }), { x: -3, y: -4 }, "struct argument async");
 eq(ops.op_nothing_sync(), null, "unit");
 eq(await ops.op_nothing_async(), null, "unit async");
+"#);
+}
+
+#[test]
+fn scalars_round_trip_as_json_would_carry_them() {
+    ok(r#"
+for (const s of ["", "plain", 'q"uo\\te', "line\nbreak\ttab\r", "\u0001\u001f", "é ☃ 😀"]) {
+  eq(ops.op_echo_sync(s), s, "string sync");
+  eq(await ops.op_echo_async(s), s, "string async");
+}
+for (const x of [0.5, -1.25, 1e300, 5e-324, 2 ** 53, -(2 ** 31) - 1, 123456789.125]) {
+  eq(ops.op_float_sync(x), x, "float sync");
+  eq(await ops.op_float_async(x), x, "float async");
+}
+eq(ops.op_float_sync(NaN), null, "NaN is null, as in JSON");
+eq(ops.op_float_sync(Infinity), null, "Infinity is null, as in JSON");
+eq(ops.op_float_sync(), null, "left out");
+eq(ops.op_float_sync(undefined), null, "undefined");
+eq(Object.is(ops.op_unsigned_sync(-0), 0), true, "-0 is 0");
+eq(ops.op_unsigned_sync(2 ** 40), 2 ** 40, "large integer");
+eq(ops.op_not_sync(false), true, "bool");
+eq(await ops.op_not_async(true), false, "bool async");
+eq(throws(() => ops.op_unsigned_sync(-1)).name, "TypeError", "negative unsigned");
+eq(throws(() => ops.op_unsigned_sync(1.5)).name, "TypeError", "fractional unsigned");
+eq(throws(() => ops.op_not_sync("yes")).name, "TypeError", "string for a bool");
+eq(throws(() => ops.op_echo_sync(Symbol("s"))).name, "TypeError", "a symbol");
 "#);
 }
 
