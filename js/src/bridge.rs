@@ -97,9 +97,10 @@ pub(crate) fn convert_args<'js>(
     ctx: &Ctx<'js>,
     meta: &'static OpMeta,
     args: &[Value<'js>],
+    scratch: Vec<u8>,
 ) -> Result<Args<'js>, OpError> {
     let mut out = Args {
-        json: Vec::new(),
+        json: scratch,
         bufs: Vec::new(),
         out_arrays: Vec::new(),
     };
@@ -145,9 +146,12 @@ pub(crate) fn convert_args<'js>(
         }
         // Numbers, strings, booleans and null are written here, as JSON.stringify
         // would write them; anything else goes through JSON.stringify.
-        if let Some(json) = scalars_json(&plain) {
-            out.json = json;
-            return Ok(out);
+        match scalars_json(&plain, std::mem::take(&mut out.json)) {
+            Ok(json) => {
+                out.json = json;
+                return Ok(out);
+            }
+            Err(scratch) => out.json = scratch,
         }
         let array = Array::new(ctx.clone()).map_err(js_err)?;
         for (index, value) in plain.into_iter().enumerate() {
@@ -166,63 +170,70 @@ pub(crate) fn convert_args<'js>(
         .transpose()
         .map_err(js_err)?
         .unwrap_or_else(|| "[]".to_owned());
-    out.json = json.into_bytes();
+    out.json.clear();
+    out.json.extend_from_slice(json.as_bytes());
     Ok(out)
 }
 
 /// The JSON array of `values` when every one is a number, string, boolean, null or
 /// undefined (as JSON.stringify writes them in an array); `None` otherwise.
-fn scalars_json(values: &[&Value<'_>]) -> Option<Vec<u8>> {
-    use std::fmt::Write as _;
-    let mut json = String::with_capacity(2 + values.len() * 8);
-    json.push('[');
+fn scalars_json(values: &[&Value<'_>], mut json: Vec<u8>) -> Result<Vec<u8>, Vec<u8>> {
+    use std::io::Write as _;
+    json.clear();
+    json.push(b'[');
     for (i, value) in values.iter().enumerate() {
         if i > 0 {
-            json.push(',');
+            json.push(b',');
         }
         if let Some(n) = value.as_int() {
             let _ = write!(json, "{n}");
         } else if let Some(f) = value.as_float() {
             if f == 0.0 {
                 // -0 too, as JSON.stringify writes it.
-                json.push('0');
+                json.push(b'0');
             } else if f.is_finite() {
                 // Rust writes no exponent, only digits: valid JSON for every finite f64.
                 let _ = write!(json, "{f}");
             } else {
-                json.push_str("null");
+                json.extend_from_slice(b"null");
             }
         } else if let Some(b) = value.as_bool() {
-            json.push_str(if b { "true" } else { "false" });
+            json.extend_from_slice(if b { b"true" } else { b"false" });
         } else if value.is_null() || value.is_undefined() {
-            json.push_str("null");
+            json.extend_from_slice(b"null");
         } else if let Some(s) = value.as_string() {
-            write_json_string(&mut json, &s.to_string().ok()?);
+            match s.to_string() {
+                Ok(s) => write_json_string(&mut json, &s),
+                Err(_) => return Err(json),
+            }
         } else {
-            return None;
+            return Err(json);
         }
     }
-    json.push(']');
-    Some(json.into_bytes())
+    json.push(b']');
+    Ok(json)
 }
 
-fn write_json_string(json: &mut String, s: &str) {
-    use std::fmt::Write as _;
-    json.push('"');
+fn write_json_string(json: &mut Vec<u8>, s: &str) {
+    use std::io::Write as _;
+    json.push(b'"');
     for c in s.chars() {
         match c {
-            '"' => json.push_str("\\\""),
-            '\\' => json.push_str("\\\\"),
-            '\n' => json.push_str("\\n"),
-            '\r' => json.push_str("\\r"),
-            '\t' => json.push_str("\\t"),
+            '"' => json.extend_from_slice(b"\\\""),
+            '\\' => json.extend_from_slice(b"\\\\"),
+            '\n' => json.extend_from_slice(b"\\n"),
+            '\r' => json.extend_from_slice(b"\\r"),
+            '\t' => json.extend_from_slice(b"\\t"),
             c if u32::from(c) < 0x20 => {
                 let _ = write!(json, "\\u{:04x}", u32::from(c));
             }
-            c => json.push(c),
+            c => {
+                let mut utf8 = [0; 4];
+                json.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+            }
         }
     }
-    json.push('"');
+    json.push(b'"');
 }
 
 /// A result of one JSON number, `true`, `false` or `null` made here; anything else
@@ -265,10 +276,15 @@ pub(crate) fn result_value<'js>(
     if meta.returns_bytes {
         return Ok(TypedArray::<u8>::new(ctx.clone(), bytes)?.into_value());
     }
+    result_slice_value(ctx, &bytes)
+}
+
+/// A JSON result as a JS value.
+fn result_slice_value<'js>(ctx: &Ctx<'js>, bytes: &[u8]) -> rquickjs::Result<Value<'js>> {
     if bytes.is_empty() {
         return Ok(Value::new_undefined(ctx.clone()));
     }
-    if let Some(value) = scalar_value(ctx, &bytes) {
+    if let Some(value) = scalar_value(ctx, bytes) {
         return Ok(value);
     }
     ctx.json_parse(bytes)
@@ -336,11 +352,25 @@ fn call_sync<'js>(
     args: &[Value<'js>],
 ) -> rquickjs::Result<Value<'js>> {
     let host = host.upgrade().ok_or_else(|| throw(ctx, &host_gone()))?;
-    let mut args = convert_args(ctx, meta, args).map_err(|err| throw(ctx, &err))?;
-    let result = host.ops.borrow().call_sync(id, &args.json, &mut args.bufs);
+    // The argument and result buffers are reused from call to call; taken out of
+    // their cells (not borrowed), so a call made while converting gets fresh ones.
+    let mut args =
+        convert_args(ctx, meta, args, host.args_scratch.take()).map_err(|err| throw(ctx, &err))?;
+    let mut out = host.out_scratch.take();
+    out.clear();
+    let result = host
+        .ops
+        .borrow()
+        .call_sync_into(id, &args.json, &mut args.bufs, &mut out);
     copy_back(&args.out_arrays, &args.bufs);
+    host.keep_scratch(&host.args_scratch, args.json);
     match result {
-        Ok(bytes) => result_value(ctx, meta, bytes),
+        Ok(()) if meta.returns_bytes => result_value(ctx, meta, out),
+        Ok(()) => {
+            let value = result_slice_value(ctx, &out);
+            host.keep_scratch(&host.out_scratch, out);
+            value
+        }
         Err(err) => Err(throw(ctx, &host.explain(meta, err))),
     }
 }
@@ -354,7 +384,7 @@ fn call_async<'js>(
 ) -> rquickjs::Result<Promise<'js>> {
     let host = host.upgrade().ok_or_else(|| throw(ctx, &host_gone()))?;
     let (promise, resolve, reject) = ctx.promise()?;
-    match convert_args(ctx, meta, args) {
+    match convert_args(ctx, meta, args, Vec::new()) {
         Err(err) => {
             reject.call::<_, ()>((error_value(ctx, &err)?,))?;
         }

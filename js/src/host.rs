@@ -38,6 +38,9 @@ pub(crate) struct Host {
     pub(crate) unhandled: RefCell<Vec<(Persistent<Value<'static>>, String)>>,
     pub(crate) console: RefCell<Box<ConsoleSink>>,
     pub(crate) denied_hint: RefCell<Option<Box<DeniedHint>>>,
+    /// A sync call's argument JSON and result, reused from call to call.
+    pub(crate) args_scratch: Cell<Vec<u8>>,
+    pub(crate) out_scratch: Cell<Vec<u8>>,
 }
 
 impl Host {
@@ -52,6 +55,8 @@ impl Host {
                 ConsoleLevel::Error => eprintln!("{line}"),
             })),
             denied_hint: RefCell::new(None),
+            args_scratch: Cell::new(Vec::new()),
+            out_scratch: Cell::new(Vec::new()),
         }
     }
 
@@ -75,6 +80,13 @@ impl Host {
         match err.op() {
             Some(op) => explained.with_op(op),
             None => explained,
+        }
+    }
+
+    /// Puts a scratch buffer back, unless a large call grew it.
+    pub(crate) fn keep_scratch(&self, cell: &Cell<Vec<u8>>, buf: Vec<u8>) {
+        if buf.capacity() <= 64 * 1024 {
+            cell.set(buf);
         }
     }
 
