@@ -118,13 +118,26 @@ fn method(entry: &TableEntry) -> Value {
             "permission": meta.permission,
         },
     });
-    if let Some(summary) = meta.doc.lines().next().filter(|line| !line.is_empty()) {
+    if let Some(summary) = summary(meta.doc) {
         method["summary"] = summary.into();
     }
     if !buffers.is_empty() {
         method["x-opkit-buffers"] = buffers.into();
     }
     method
+}
+
+/// The doc comment's first sentence, its lines joined.
+fn summary(doc: &str) -> Option<String> {
+    let paragraph: Vec<&str> = doc
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.is_empty())
+        .collect();
+    let paragraph = paragraph.join(" ");
+    let end = paragraph.find(". ").map_or(paragraph.len(), |at| at + 1);
+    let sentence = paragraph[..end].trim();
+    (!sentence.is_empty()).then(|| sentence.to_owned())
 }
 
 fn description(entry: &TableEntry, buffers: &[Value]) -> String {
@@ -159,10 +172,12 @@ fn description(entry: &TableEntry, buffers: &[Value]) -> String {
     text
 }
 
-/// One example call, its values made from the params' schemas.
+/// One example call: the required params, their values made from their schemas (the
+/// optional ones are left out, as a caller would).
 fn example(meta: &OpMeta, params: &[Value]) -> Value {
     let params: Vec<Value> = params
         .iter()
+        .filter(|param| param["required"] == true)
         .map(|param| {
             json!({
                 "name": param["name"],
@@ -295,6 +310,19 @@ mod tests {
         for (schema, expected) in cases {
             assert_eq!(example_value(&schema, &schema, 0), expected, "{schema}");
         }
+    }
+
+    #[test]
+    fn the_summary_is_the_first_sentence() {
+        assert_eq!(
+            summary("Writes the buffer. `create` makes\nthe file.\n\nMore.").as_deref(),
+            Some("Writes the buffer.")
+        );
+        assert_eq!(
+            summary("The metadata of a file,\nfollowing a final symlink.").as_deref(),
+            Some("The metadata of a file, following a final symlink.")
+        );
+        assert_eq!(summary(""), None);
     }
 
     #[test]

@@ -127,8 +127,9 @@ async fn discover_lists_a_library_users_own_ops() {
     );
     assert!(count["description"].as_str().unwrap().contains("`buffers`"));
 
-    // The example call is one the server accepts.
+    // The example call passes the required params only, and the server accepts it.
     let example = &greet["examples"][0]["params"];
+    assert_eq!(example, &json!([{"name": "name", "value": "a.txt"}]));
     let params: serde_json::Map<String, Value> = example
         .as_array()
         .unwrap()
