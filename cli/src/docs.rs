@@ -1,4 +1,5 @@
-//! The op reference and the entry list, rendered from the ops' own metadata.
+//! The op reference, the entry list and the OpenRPC document, rendered from the ops'
+//! own metadata.
 
 use std::fmt::Write as _;
 
@@ -89,6 +90,13 @@ fn guest_params(meta: &OpMeta) -> Vec<ParamDoc> {
 /// The reference as JSON.
 pub fn render_json(table: &DispatchTable) -> String {
     serde_json::to_string_pretty(&op_docs(table)).unwrap_or_default() + "\n"
+}
+
+/// The OpenRPC document, as `rpc.discover` answers it for the same table: what
+/// `docs/openrpc.json` holds.
+pub fn render_openrpc(table: &DispatchTable) -> String {
+    let document = opkit_server::openrpc(table, &opkit_server::ApiInfo::default());
+    serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"
 }
 
 /// The reference as Markdown: what `docs/ops.md` holds.

@@ -89,7 +89,8 @@ enum Command {
     },
     /// List the entries: name, mode, extension, permission.
     Ops,
-    /// Print the op reference.
+    /// Print the op reference: Markdown, JSON, or the OpenRPC document that
+    /// `rpc.discover` answers.
     Docs {
         #[arg(long, value_enum, default_value = "md")]
         format: DocsFormat,
@@ -100,6 +101,7 @@ enum Command {
 enum DocsFormat {
     Md,
     Json,
+    Openrpc,
 }
 
 fn main() -> ExitCode {
@@ -191,6 +193,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
             match format {
                 DocsFormat::Md => print!("{}", docs::render_markdown(&table)),
                 DocsFormat::Json => print!("{}", docs::render_json(&table)),
+                DocsFormat::Openrpc => print!("{}", docs::render_openrpc(&table)),
             }
             Ok(ExitCode::SUCCESS)
         }

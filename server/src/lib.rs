@@ -7,6 +7,10 @@
 //! resources. Browsers are kept out: only loopback `Host` and `Origin` headers and
 //! JSON `POST` bodies are served.
 //!
+//! `rpc.discover` answers the [OpenRPC](https://spec.open-rpc.org) document of the
+//! server's table, as [`openrpc()`] builds it: every entry, its params' and result's
+//! schemas and the errors it answers with. It needs the token, as every method does.
+//!
 //! ```no_run
 //! use opkit::{extension, op};
 //! use opkit_server::Server;
@@ -30,6 +34,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod openrpc;
 mod rpc;
 mod serve;
 mod session;
@@ -47,6 +52,8 @@ use opkit::{
 };
 
 pub use auth::{BadToken, Token};
+pub use openrpc::{ApiInfo, OPENRPC_VERSION, openrpc};
+pub use rpc::DISCOVER;
 pub use serve::describe;
 pub use session::{Limits, SessionInfo, SessionPolicy, SessionSetup, Transport};
 
@@ -60,6 +67,7 @@ pub struct Server {
     policy: Option<SessionPolicy>,
     token: Option<Token>,
     executor: Option<Executor>,
+    discovery: Arc<openrpc::Discovery>,
 }
 
 /// Collects what a [`Server`] serves: extensions, or a table built elsewhere.
@@ -72,6 +80,7 @@ pub struct ServerBuilder {
     policy: Option<SessionPolicy>,
     token: TokenChoice,
     executor: Option<Executor>,
+    info: ApiInfo,
 }
 
 #[derive(Default)]
@@ -170,6 +179,7 @@ impl Server {
             policy: self.policy.clone(),
             budget,
             executor: self.session_executor(),
+            discovery: self.discovery.clone(),
         }
     }
 
@@ -312,6 +322,13 @@ impl ServerBuilder {
         self
     }
 
+    /// What the OpenRPC document of `rpc.discover` says of the API (its `info`);
+    /// `opkit` at this crate's version by default.
+    pub fn info(mut self, info: ApiInfo) -> Self {
+        self.info = info;
+        self
+    }
+
     pub fn build(self) -> Result<Server, BuildError> {
         let table = match self.table {
             Some(table) => table,
@@ -331,6 +348,7 @@ impl ServerBuilder {
             policy: self.policy,
             token,
             executor: self.executor,
+            discovery: Arc::new(openrpc::Discovery::new(self.info)),
         })
     }
 }

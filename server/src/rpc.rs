@@ -13,6 +13,11 @@ use opkit::{ErrorClass, OpError, OpMode, Runtime};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::openrpc::Discovery;
+
+/// The method that answers the server's OpenRPC document (see [`crate::openrpc()`]).
+pub const DISCOVER: &str = "rpc.discover";
+
 /// The error codes of the specification, and the one for an op's own error.
 pub const PARSE_ERROR: i32 = -32700;
 pub const INVALID_REQUEST: i32 = -32600;
@@ -79,6 +84,8 @@ impl RpcError {
 pub struct Context<'a> {
     pub permits: &'a tokio::sync::Semaphore,
     pub max_reply_bytes: usize,
+    /// The server's OpenRPC document, for `rpc.discover`.
+    pub discovery: &'a Discovery,
 }
 
 /// Answers one message. `None` when nothing is to be sent back: a notification, or a
@@ -267,6 +274,9 @@ async fn call(rt: &Runtime, cx: &Context<'_>, request: &Request<'_>) -> Result<R
             ));
         }
     };
+    if method == DISCOVER {
+        return discover(rt, cx, request);
+    }
     let bufs = match request.buffers {
         None => None,
         Some(raw) => Some(decode_buffers(raw)?),
@@ -322,6 +332,31 @@ async fn call(rt: &Runtime, cx: &Context<'_>, request: &Request<'_>) -> Result<R
         }),
         Err(err) => Err(RpcError::from_op(&err)),
     }
+}
+
+/// `rpc.discover`: the document of the session's table, which takes no params. The
+/// token was checked before the message was read, as for any method; the policy,
+/// which judges entries, has none to judge here.
+fn discover(rt: &Runtime, cx: &Context<'_>, request: &Request<'_>) -> Result<Reply, RpcError> {
+    let empty = |text: &str| {
+        let inner = text.trim();
+        inner.len() >= 2 && inner[1..inner.len() - 1].trim().is_empty()
+    };
+    if request.params.is_some_and(|raw| !empty(raw.get())) || request.buffers.is_some() {
+        return Err(RpcError::new(
+            INVALID_PARAMS,
+            "invalid params: `rpc.discover` takes no params and no buffers",
+        ));
+    }
+    let document = cx.discovery.document(rt.table());
+    if document.len() > cx.max_reply_bytes {
+        let err = too_large(DISCOVER, document.len(), cx.max_reply_bytes);
+        return Err(RpcError::from_op(&err));
+    }
+    Ok(Reply {
+        result: document.to_vec(),
+        bufs: None,
+    })
 }
 
 fn decode_buffers(raw: &RawValue) -> Result<Vec<Vec<u8>>, RpcError> {

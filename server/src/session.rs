@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::openrpc::Discovery;
 use crate::rpc;
 
 /// What the server allows each session and each connection.
@@ -147,6 +148,8 @@ pub struct SessionConfig {
     /// Where async entries run their bodies: on the host runtime's blocking pool,
     /// shared by every session thread.
     pub executor: Option<opkit::Executor>,
+    /// The OpenRPC document `rpc.discover` answers, shared by every session.
+    pub discovery: Arc<Discovery>,
 }
 
 /// The session's side of its channels.
@@ -191,10 +194,12 @@ pub async fn run_session(
         unsent,
         overflow,
     } = ends;
+    let discovery = config.discovery.clone();
     let (rt, permits, limits) = session_runtime(config, &info);
     let cx = rpc::Context {
         permits: &permits,
         max_reply_bytes: limits.max_reply_bytes,
+        discovery: &discovery,
     };
     let mut inflight = FuturesUnordered::new();
     let mut open = !*shutdown.borrow();
@@ -257,6 +262,7 @@ fn session_runtime(
         policy,
         budget,
         executor,
+        discovery: _,
     } = config;
     let mut rt = Runtime::with_table(table);
     {
@@ -284,10 +290,12 @@ pub(crate) async fn answer_alone(
     info: SessionInfo,
     message: &[u8],
 ) -> Option<Vec<u8>> {
+    let discovery = config.discovery.clone();
     let (rt, permits, limits) = session_runtime(config, &info);
     let cx = rpc::Context {
         permits: &permits,
         max_reply_bytes: limits.max_reply_bytes,
+        discovery: &discovery,
     };
     answer(&rt, &cx, message, limits.max_message_bytes).await
 }
