@@ -171,6 +171,20 @@ impl Server {
         serve::serve_stdio_with(self.session_config(None)).await
     }
 
+    /// Answers one message as the body of an HTTP request is answered (a session of
+    /// its own on the calling thread, authenticated), with no socket: the entry point
+    /// of the `rpc` fuzz target (`fuzz/`) and of tests of the message handler. Hidden:
+    /// not part of the API a host builds on.
+    #[doc(hidden)]
+    pub async fn answer_message(&self, message: &[u8]) -> Option<Vec<u8>> {
+        let info = SessionInfo {
+            peer: None,
+            transport: Transport::Http,
+            authenticated: true,
+        };
+        session::answer_alone(self.session_config(None), info, message).await
+    }
+
     fn session_config(&self, budget: Option<Arc<ResourceBudget>>) -> session::SessionConfig {
         session::SessionConfig {
             table: self.table.clone(),

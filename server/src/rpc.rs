@@ -92,7 +92,9 @@ pub struct Context<'a> {
 /// batch of notifications only.
 pub async fn handle_message(rt: &Runtime, cx: &Context<'_>, message: &[u8]) -> Option<Vec<u8>> {
     let text = match std::str::from_utf8(message) {
-        Ok(text) => text.trim(),
+        // JSON's whitespace only: `str::trim` would also drop what JSON does not allow
+        // (a vertical tab, a no-break space), and run a message that is not JSON.
+        Ok(text) => text.trim_matches([' ', '\t', '\n', '\r']),
         Err(err) => {
             return Some(error_response(
                 None,
