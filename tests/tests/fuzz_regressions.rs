@@ -52,3 +52,71 @@ async fn a_message_in_whitespace_that_json_does_not_allow_is_a_parse_error() {
     assert_eq!(reply["id"], 1);
     assert_eq!(std::fs::read_to_string(dir.path().join("a")).unwrap(), "x");
 }
+
+/// `paths` target (minimized): the file `a` and a symlink `l -> "a/"`. The kernel
+/// refuses `l` with `ENOTDIR`, as it refuses `a/`: a target that ends in `/` or `/.`
+/// names a directory. `op_stat("l")` did so with `openat2`, but with the walk resolver
+/// (and so `op_realpath` always, which walks) the target's trailing `/` was dropped
+/// with its `.` parts, and `l` resolved to the file. A directory behind such a link is
+/// still reached, and its real path has no `/.` left.
+#[test]
+fn a_symlink_whose_target_ends_in_a_slash_names_a_directory_with_either_resolver() {
+    use opkit_fs::Resolver;
+    use std::os::unix::fs::symlink;
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::write(root.join("a"), "a file").unwrap();
+    std::fs::create_dir(root.join("d")).unwrap();
+    for (link, target) in [
+        ("l", "a/"),
+        ("dots", "a/././"),
+        ("dir", "d/."),
+        ("up", "d/../d/"),
+    ] {
+        symlink(target, root.join(link)).unwrap();
+    }
+    for resolver in [Resolver::Openat2, Resolver::Walk] {
+        let perms = FsPermissions::default()
+            .allow_read(&root)
+            .resolve_with(resolver);
+        let ctx = FsContext::new(perms).with_cwd(&root);
+        let rt = opkit::Runtime::new([opkit_fs::extension_with(ctx)]).unwrap();
+        let call = |entry: &str, path: &str| {
+            let args = serde_json::to_vec(&[path]).unwrap();
+            rt.call_sync(entry, &args, &mut [])
+        };
+        for entry in [
+            "op_stat_sync",
+            "op_lstat_sync",
+            "op_realpath_sync",
+            "op_read_file_sync",
+        ] {
+            for path in ["l", "dots", "l/", "a/", "a/."] {
+                if entry == "op_lstat_sync" && !path.contains('/') {
+                    // The link itself, not followed.
+                    let stat: Value = serde_json::from_slice(&call(entry, path).unwrap()).unwrap();
+                    assert_eq!(stat["is_symlink"], true, "{resolver:?} {path}");
+                    continue;
+                }
+                let err = call(entry, path).unwrap_err();
+                assert_eq!(
+                    err.class(),
+                    opkit::ErrorClass::NotADirectory,
+                    "{resolver:?} {entry} {path}: {err}"
+                );
+            }
+        }
+        for path in ["dir", "up", "dir/", "d/."] {
+            let stat: Value = serde_json::from_slice(&call("op_stat_sync", path).unwrap()).unwrap();
+            assert_eq!(stat["is_dir"], true, "{resolver:?} {path}");
+            let real: String =
+                serde_json::from_slice(&call("op_realpath_sync", path).unwrap()).unwrap();
+            assert_eq!(
+                std::path::Path::new(&real),
+                root.join("d"),
+                "{resolver:?} {path}"
+            );
+        }
+    }
+}
