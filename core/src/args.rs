@@ -7,6 +7,12 @@
 //! keeps the code generated per op small. Then the generated code takes each slot,
 //! turning an empty one into `None` for an `Option` parameter or a "missing argument"
 //! error otherwise.
+//!
+//! What is accepted is what `serde_json` accepts of the same types decoded as a
+//! derived struct would decode them (the `args` fuzz target checks it), but for two
+//! things: empty arguments and `null` are no arguments; and each argument is read as
+//! a JSON document of its own, so it may nest as deep as `serde_json` lets a document
+//! (127 levels), one level more than inside the array or object around it.
 
 use std::borrow::Cow;
 use std::fmt;

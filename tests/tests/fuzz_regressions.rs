@@ -53,6 +53,51 @@ async fn a_message_in_whitespace_that_json_does_not_allow_is_a_parse_error() {
     assert_eq!(std::fs::read_to_string(dir.path().join("a")).unwrap(), "x");
 }
 
+/// Takes any JSON, and gives it back.
+#[opkit::op(sync)]
+fn op_echo(value: Value, tail: Option<u8>) -> (Value, Option<u8>) {
+    (value, tail)
+}
+
+/// The two differences from `serde_json::from_slice` of the whole arguments that the
+/// `args` target encodes, because opkit documents them: no arguments may be written
+/// as nothing or `null`; and each argument is a JSON document of its own, so it may
+/// nest as deep as serde_json lets a document (127 levels), where inside the array
+/// around it serde_json would stop one level earlier.
+#[test]
+fn what_the_args_target_takes_as_documented_differences() {
+    let ext = opkit::Extension::new("echo", op_echo::DECLS.iter().copied());
+    let rt = opkit::Runtime::new([ext]).unwrap();
+    let call = |args: &str| rt.call_sync("op_echo_sync", args.as_bytes(), &mut []);
+    for none in ["", " \n", "null", " null "] {
+        let err = call(none).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "TypeError: op_echo: missing argument 'value' (Value)"
+        );
+    }
+    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    let deepest = format!("[{}]", nested(127));
+    assert_eq!(
+        call(&deepest).unwrap(),
+        format!("[{},null]", nested(127)).into_bytes()
+    );
+    let whole: Result<(Value,), _> = serde_json::from_str(&deepest);
+    assert!(
+        whole
+            .unwrap_err()
+            .to_string()
+            .starts_with("recursion limit exceeded")
+    );
+    let err = call(&format!("[{}]", nested(128))).unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "TypeError: op_echo: malformed argument 'value' (Value): recursion limit exceeded"
+        ),
+        "{err}"
+    );
+}
+
 /// `paths` target (minimized): the file `a` and a symlink `l -> "a/"`. The kernel
 /// refuses `l` with `ENOTDIR`, as it refuses `a/`: a target that ends in `/` or `/.`
 /// names a directory. `op_stat("l")` did so with `openat2`, but with the walk resolver
