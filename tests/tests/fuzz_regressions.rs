@@ -165,3 +165,31 @@ fn a_symlink_whose_target_ends_in_a_slash_names_a_directory_with_either_resolver
         }
     }
 }
+
+/// `args` target: `"[{\n[[:"` (to `op_structs`, whose first parameter is a struct)
+/// said "malformed argument 'point' (Point): key must be a string at byte 1", where
+/// the key is at byte 3: serde_json's line and column count within the argument, and
+/// the byte was taken from the column alone, as if every argument were on one line.
+#[test]
+fn a_malformed_argument_over_several_lines_is_placed_at_its_byte() {
+    let ext = opkit::Extension::new("echo", op_echo::DECLS.iter().copied());
+    let rt = opkit::Runtime::new([ext]).unwrap();
+    let call = |args: &str| rt.call_sync("op_echo_sync", args.as_bytes(), &mut []);
+    let err = call("[{\n[[:").unwrap_err().to_string();
+    assert!(err.ends_with("key must be a string at byte 3"), "{err}");
+    // The arguments, the byte that is malformed, what serde_json says of it.
+    for (args, bad, what) in [
+        ("[{\n7:", '7', "key must be a string"),
+        ("[{\"a\": 1,\n \"b\": tru}]", '}', "expected ident"),
+        ("{\"value\":\n\n  [1,\n  2,\n  x]}", 'x', "expected value"),
+        // Past the last parameter, what is malformed is placed the same way.
+        ("[1, 2, [\n\n 3 4]]", '4', "expected `,` or `]`"),
+    ] {
+        let at = args.find(bad).unwrap();
+        let err = call(args).unwrap_err().to_string();
+        assert!(
+            err.ends_with(&format!("{what} at byte {at}")),
+            "{args:?}: {err}"
+        );
+    }
+}
