@@ -7,6 +7,12 @@
 //! keeps the code generated per op small. Then the generated code takes each slot,
 //! turning an empty one into `None` for an `Option` parameter or a "missing argument"
 //! error otherwise.
+//!
+//! What is accepted is what `serde_json` accepts of the same types decoded as a
+//! derived struct would decode them (the `args` fuzz target checks it), but for two
+//! things: empty arguments and `null` are no arguments; and each argument is read as
+//! a JSON document of its own, so it may nest as deep as `serde_json` lets a document
+//! (127 levels), one level more than inside the array or object around it.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -130,7 +136,7 @@ fn scan(
         None => Ok(()),
         Some(_) => Err(Problem::Malformed("trailing characters", cursor.pos)),
     });
-    result.map_err(|problem| problem.into_error(meta, len))
+    result.map_err(|problem| problem.into_error(meta, len, bytes))
 }
 
 fn positional(len: usize, cursor: &mut Cursor<'_>, fill: &mut Fill<'_>) -> Result<(), Problem> {
@@ -298,7 +304,7 @@ enum Problem {
 
 impl Problem {
     #[cold]
-    fn into_error(self, meta: &'static OpMeta, len: usize) -> OpError {
+    fn into_error(self, meta: &'static OpMeta, len: usize, bytes: &[u8]) -> OpError {
         let arg = |index: usize| meta.arguments().nth(index);
         let text = match self {
             Problem::NotStructured => {
@@ -316,12 +322,16 @@ impl Problem {
                 Some(ParamMeta { name, ty, .. }) if err.is_syntax() => format!(
                     "malformed argument '{name}' ({ty}): {} at byte {}",
                     strip_position(&err),
-                    at + err.column().saturating_sub(1)
+                    at + offset_in(bytes.get(at..).unwrap_or_default(), &err)
                 ),
                 Some(ParamMeta { name, ty, .. }) => {
                     format!("invalid argument '{name}' ({ty}): {}", strip_position(&err))
                 }
-                None => format!("malformed arguments: {} at byte {at}", strip_position(&err)),
+                None => format!(
+                    "malformed arguments: {} at byte {}",
+                    strip_position(&err),
+                    at + offset_in(bytes.get(at..).unwrap_or_default(), &err)
+                ),
             },
             Problem::TooMany(given) => format!(
                 "expected at most {len} argument{}, got {given}",
@@ -340,6 +350,21 @@ impl Problem {
         };
         OpError::type_error(text).with_op(meta.name)
     }
+}
+
+/// Where in `json` serde_json's error points: its line and column count from the
+/// start of `json` (the argument it read), and an argument may span lines.
+fn offset_in(json: &[u8], err: &serde_json::Error) -> usize {
+    let line_start = match err.line() {
+        0 | 1 => 0,
+        line => json
+            .iter()
+            .enumerate()
+            .filter(|&(_, &byte)| byte == b'\n')
+            .nth(line - 2)
+            .map_or(json.len(), |(at, _)| at + 1),
+    };
+    line_start + err.column().saturating_sub(1)
 }
 
 /// serde_json ends its messages with " at line L column C", which says little to a

@@ -147,6 +147,11 @@ pub(crate) fn walk(
     let mut opens = 0;
     while let Some(name) = pending.pop() {
         opens += 1;
+        if name == "." {
+            // The end of a path naming a directory: the name before it was opened
+            // as one (it was not the last), and the directory is opened below.
+            continue;
+        }
         if name == ".." {
             walked.pop().ok_or_else(escape)?;
             opens += walked.len();
@@ -230,8 +235,8 @@ pub(crate) fn walk(
         }
         pending.extend(components(target)?);
     }
-    // The path ended in `..`, or in a symlink to a directory already walked: open
-    // that directory itself.
+    // The path ended in `..` or `/`, or in a symlink to a directory already walked:
+    // open that directory itself.
     let top = current.as_ref().map_or(dir, |fd| fd.as_fd());
     let fd = rustix::fs::openat(top, ".", flags, mode)?;
     Ok((fd, walked.iter().collect()))
@@ -249,7 +254,10 @@ fn reopen(dir: BorrowedFd<'_>, names: &[OsString]) -> io::Result<Option<OwnedFd>
     Ok(current)
 }
 
-/// The components of `path` as a stack (the first one last), without `.`.
+/// The components of `path` as a stack (the first one last), without `.`; but a path
+/// that ends in `/` or `/.` (a symlink's target too) keeps one `.` at its end, since
+/// it names a directory: what comes before it is opened as one, and a symlink there
+/// is followed, as the kernel does (`file/` is `ENOTDIR`).
 fn components(path: &Path) -> io::Result<Vec<OsString>> {
     let mut names = Vec::new();
     for component in path.components() {
@@ -259,6 +267,10 @@ fn components(path: &Path) -> io::Result<Vec<OsString>> {
             Component::CurDir => {}
             Component::RootDir | Component::Prefix(_) => return Err(escape()),
         }
+    }
+    let bytes = path.as_os_str().as_bytes();
+    if bytes.ends_with(b"/") || bytes.ends_with(b"/.") {
+        names.push(OsString::from("."));
     }
     names.reverse();
     Ok(names)
