@@ -539,10 +539,34 @@ macro_rules! reference {
     };
 }
 
+/// The byte of `json` at serde_json's one-based `line` and `column`.
+fn byte_at(json: &[u8], line: usize, column: usize) -> usize {
+    let line_start = match line {
+        0 | 1 => 0,
+        line => json
+            .iter()
+            .enumerate()
+            .filter(|&(_, &byte)| byte == b'\n')
+            .nth(line - 2)
+            .map_or(json.len(), |(at, _)| at + 1),
+    };
+    line_start + column.saturating_sub(1)
+}
+
 /// How deep `json` nests arrays and objects, strings skipped.
 fn nesting(json: &[u8]) -> usize {
-    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0, false, false);
-    for &byte in json {
+    depths(json).map(|(_, depth)| depth).max().unwrap_or(0)
+}
+
+/// The byte at which `json` first opens its `depth`th level of arrays and objects.
+fn deeper(json: &[u8], depth: usize) -> Option<usize> {
+    depths(json).find_map(|(at, reached)| (reached == depth).then_some(at))
+}
+
+/// Each byte that opens an array or object, with the depth it opens, strings skipped.
+fn depths(json: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    json.iter().enumerate().filter_map(move |(at, &byte)| {
         match (in_string, escaped, byte) {
             (true, true, _) => escaped = false,
             (true, false, b'\\') => escaped = true,
@@ -551,13 +575,13 @@ fn nesting(json: &[u8]) -> usize {
             (false, _, b'"') => in_string = true,
             (false, _, b'[' | b'{') => {
                 depth += 1;
-                deepest = deepest.max(depth);
+                return Some((at, depth));
             }
             (false, _, b']' | b'}') => depth = depth.saturating_sub(1),
             (false, ..) => {}
         }
-    }
-    deepest
+        None
+    })
 }
 
 mod reference {
@@ -821,18 +845,19 @@ fn check(host: &Host, case: &Case, args: &[u8]) {
                 ),
                 Err(err) => err,
             };
-            check_error(case, &text, blame, &reference, &err);
+            check_error(case, args, blame, &reference, &err);
         }
     }
 }
 
 fn check_error(
     case: &Case,
-    text: &str,
+    args: &[u8],
     blame: Blame,
     reference: &serde_json::Error,
     err: &OpError,
 ) {
+    let text = String::from_utf8_lossy(args);
     let message = err.to_string();
     assert_eq!(
         err.class(),
@@ -862,6 +887,46 @@ fn check_error(
                 "{}: {text:?}: serde_json says {words:?}, opkit {message:?}",
                 case.op
             );
+        }
+        // Malformed where serde_json says, when opkit blames the same parameter.
+        Blame::Value(index)
+            if reference.is_syntax()
+                && message.contains(&format!("malformed argument '{}'", case.names[index])) =>
+        {
+            let at = byte_at(args, reference.line(), reference.column());
+            if !reference
+                .to_string()
+                .starts_with("recursion limit exceeded")
+            {
+                assert!(
+                    message.ends_with(&format!(" at byte {at}")),
+                    "{}: {text:?}: serde_json says {reference} (byte {at}), opkit {message:?}",
+                    case.op
+                );
+            } else if message.contains("recursion limit exceeded") {
+                // The argument is a document of its own (see the top): its limit is
+                // reached one level deeper than the reference's, which counts the
+                // array or object of arguments too.
+                let deeper = deeper(args, 129);
+                assert!(
+                    deeper.is_some_and(|deeper| message.ends_with(&format!(" at byte {deeper}"))),
+                    "{}: {text:?}: the argument nests too deep at byte {deeper:?} \
+                     (serde_json's whole document at {at}), opkit {message:?}",
+                    case.op
+                );
+            } else {
+                // opkit read on past the reference's limit, and stopped at another
+                // syntax error further on.
+                let opkit_at = message
+                    .rsplit_once(" at byte ")
+                    .and_then(|(_, at)| at.parse::<usize>().ok());
+                assert!(
+                    opkit_at.is_some_and(|opkit_at| opkit_at > at),
+                    "{}: {text:?}: serde_json stops at the recursion limit at byte {at}, \
+                     opkit {message:?}",
+                    case.op
+                );
+            }
         }
         Blame::Value(_) => {}
         Blame::Missing(index) => named(index, "a missing"),
