@@ -155,10 +155,8 @@ impl JsRuntime {
         self.roots
             .push(root)
             .map_err(|err| JsError::Setup(format!("module root '{}': {err}", root.display())))?;
-        self.engine.set_loader(
-            RootedResolver(self.roots.clone()),
-            RootedLoader(self.roots.clone()),
-        );
+        self.engine
+            .set_loader(RootedResolver, RootedLoader(self.roots.clone()));
         Ok(())
     }
 
@@ -225,10 +223,8 @@ impl JsRuntime {
     /// Runs `path` as an ES module until it and every call it started are done.
     /// The module must lie beneath a root given to [`JsRuntime::allow_modules_from`].
     pub async fn run_module(&mut self, path: impl AsRef<Path>) -> Result<(), JsError> {
-        let real = self.roots.check(path.as_ref()).map_err(JsError::Load)?;
-        let source = std::fs::read(&real)
-            .map_err(|err| JsError::Load(format!("'{}': {err}", real.display())))?;
-        let name = real.to_string_lossy().into_owned();
+        let name = modules::module_name(path.as_ref()).map_err(JsError::Load)?;
+        let source = self.roots.read(&name).map_err(JsError::Load)?;
         let module_promise = self.context.with(|ctx| {
             let declared = Module::declare(ctx.clone(), name.as_str(), source)
                 .map_err(|err| JsError::Load(describe_caught(&ctx, err)))?;

@@ -157,3 +157,74 @@ fn a_main_module_outside_the_roots_is_refused() {
     };
     assert!(msg.contains("outside the read roots"), "{msg}");
 }
+
+/// A folder on the import path is swapped, again and again while the script imports,
+/// with a symlink leading out of the root (`renameat2(RENAME_EXCHANGE)`, atomic). A
+/// check of the path followed by a read of it would now and then read outside; the
+/// loader reads beneath the root's handle in one lookup, so no outside module ever
+/// runs, whatever the interleaving.
+#[test]
+fn a_folder_swapped_for_a_symlink_during_imports_never_loads_outside() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    const MODULES: usize = 500;
+    let parent = tempfile::tempdir().expect("temp dir");
+    let (root, outside) = (parent.path().join("root"), parent.path().join("outside"));
+    let safe = root.join("safe");
+    for dir in [&safe, &outside] {
+        std::fs::create_dir_all(dir).expect("folder");
+    }
+    for i in 0..MODULES {
+        std::fs::write(safe.join(format!("m{i}.js")), "globalThis.loaded += 1;\n").expect("in");
+        let evil = "globalThis.escaped += 1;\n";
+        std::fs::write(outside.join(format!("m{i}.js")), evil).expect("out");
+    }
+    std::os::unix::fs::symlink(&outside, root.join("evil")).expect("link");
+
+    let (done, swaps) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let swapper = {
+        let (done, swaps, root) = (done.clone(), swaps.clone(), root.clone());
+        std::thread::spawn(move || {
+            let (a, b) = (root.join("safe"), root.join("evil"));
+            while !done.load(Ordering::Relaxed) || swaps.load(Ordering::Relaxed) % 2 == 1 {
+                let cwd = rustix::fs::CWD;
+                rustix::fs::renameat_with(cwd, &a, cwd, &b, rustix::fs::RenameFlags::EXCHANGE)
+                    .expect("exchange");
+                swaps.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    let main = format!(
+        r#"globalThis.loaded = 0; globalThis.escaped = 0;
+let refused = 0;
+for (let i = 0; i < {MODULES}; i++) {{
+  try {{ await import(`./safe/m${{i}}.js`); }}
+  catch (err) {{
+    if (!String(err.message).includes("outside the read roots")) throw err;
+    refused += 1;
+  }}
+}}
+console.log(JSON.stringify({{ loaded, escaped, refused }}));
+"#
+    );
+    let outcome = run_in(&root, vec![], &[("main.js", &main)]);
+    done.store(true, Ordering::Relaxed);
+    swapper.join().expect("swapper");
+    assert_eq!(outcome.result, Ok(()), "{:?}", outcome.errors);
+    let [line] = &outcome.lines[..] else {
+        panic!("{:?}", outcome.lines)
+    };
+    let counts: serde_json::Value = serde_json::from_str(line).expect("counts");
+    assert_eq!(counts["escaped"], 0, "an outside module ran: {counts}");
+    let (loaded, refused) = (counts["loaded"].as_u64(), counts["refused"].as_u64());
+    assert_eq!(
+        loaded.zip(refused).map(|(l, r)| l + r),
+        Some(MODULES as u64),
+        "{counts}"
+    );
+    eprintln!("{counts}, {} swaps", swaps.load(Ordering::Relaxed));
+}

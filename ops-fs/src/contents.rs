@@ -29,7 +29,10 @@ pub fn op_read_text_file<P: FsPermissionCheck>(
         .map_err(|err| OpError::new(ErrorClass::InvalidData, err.to_string()).context(quoted(path)))
 }
 
-fn read_whole<P: FsPermissionCheck>(ctx: &FsContext<P>, path: &str) -> Result<Vec<u8>, OpError> {
+pub(crate) fn read_whole<P: FsPermissionCheck>(
+    ctx: &FsContext<P>,
+    path: &str,
+) -> Result<Vec<u8>, OpError> {
     let guest = ctx.path(Access::Read, path)?;
     let file = guest.open_file(OFlags::RDONLY, 0)?;
     let max = ctx.max_read();

@@ -114,6 +114,14 @@ impl<P: FsPermissionCheck> FsContext<P> {
         self.umask
     }
 
+    /// Reads the whole file at `path` as `op_read_file` does: granted by a read root,
+    /// resolved beneath its handle by the kernel (so a symlink swapped in after any
+    /// earlier check still cannot lead out), and at most [`max_read`](Self::max_read)
+    /// bytes. For a host's own reads on a guest's behalf, such as a script's modules.
+    pub fn read_file(&self, path: &str) -> Result<Vec<u8>, OpError> {
+        crate::contents::read_whole(self, path)
+    }
+
     pub(crate) fn set_cwd(&mut self, cwd: PathBuf) {
         self.cwd = cwd.into();
     }
