@@ -268,13 +268,24 @@ pub(crate) fn copy_back(arrays: &[(usize, TypedArray<'_, u8>)], bufs: &[Vec<u8>]
 }
 
 /// An op's result as a JS value: bytes as a `Uint8Array`, JSON parsed.
+///
+/// The bytes are handed to the engine as they are, unless its heap is capped: an
+/// array over host memory is not counted against QuickJS's limit, so a script could
+/// hold any number of large results. There they are copied into the engine's heap,
+/// which throws "out of memory" at the limit.
 pub(crate) fn result_value<'js>(
     ctx: &Ctx<'js>,
+    host: &Host,
     meta: &'static OpMeta,
     bytes: Vec<u8>,
 ) -> rquickjs::Result<Value<'js>> {
     if meta.returns_bytes {
-        return Ok(TypedArray::<u8>::new(ctx.clone(), bytes)?.into_value());
+        let array = if host.memory_limited.get() {
+            TypedArray::<u8>::new_copy(ctx.clone(), &bytes)?
+        } else {
+            TypedArray::<u8>::new(ctx.clone(), bytes)?
+        };
+        return Ok(array.into_value());
     }
     result_slice_value(ctx, &bytes)
 }
@@ -365,7 +376,7 @@ fn call_sync<'js>(
     copy_back(&args.out_arrays, &args.bufs);
     host.keep_scratch(&host.args_scratch, args.json);
     match result {
-        Ok(()) if meta.returns_bytes => result_value(ctx, meta, out),
+        Ok(()) if meta.returns_bytes => result_value(ctx, &host, meta, out),
         Ok(()) => {
             let value = result_slice_value(ctx, &out);
             host.keep_scratch(&host.out_scratch, out);

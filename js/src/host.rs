@@ -41,6 +41,8 @@ pub(crate) struct Host {
     /// A sync call's argument JSON and result, reused from call to call.
     pub(crate) args_scratch: Cell<Vec<u8>>,
     pub(crate) out_scratch: Cell<Vec<u8>>,
+    /// Whether the engine's heap is capped ([`crate::JsRuntime::set_memory_limit`]).
+    pub(crate) memory_limited: Cell<bool>,
 }
 
 impl Host {
@@ -57,6 +59,7 @@ impl Host {
             denied_hint: RefCell::new(None),
             args_scratch: Cell::new(Vec::new()),
             out_scratch: Cell::new(Vec::new()),
+            memory_limited: Cell::new(false),
         }
     }
 

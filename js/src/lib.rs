@@ -27,7 +27,9 @@ use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 
+use futures_util::task::AtomicWaker;
 use opkit::{Extension, Runtime};
 use rquickjs::function::Rest;
 use rquickjs::promise::PromiseState;
@@ -70,19 +72,38 @@ impl std::error::Error for JsError {}
 
 /// Stops a running script from another thread: the interrupt handler raises an
 /// uncatchable exception at the engine's next check, and the event loop ends with
-/// [`JsError::Stopped`]. A script that is waiting on async calls (running no JS)
-/// stops when the next of them completes.
+/// [`JsError::Stopped`]. A script that is waiting on async calls (running no JS) is
+/// woken and stops at once; the calls still in flight are left to finish unseen.
 #[derive(Debug, Clone, Default)]
-pub struct StopHandle(Arc<AtomicBool>);
+pub struct StopHandle(Arc<Stop>);
+
+#[derive(Debug, Default)]
+struct Stop {
+    stopped: AtomicBool,
+    /// The event loop, while it waits for completions.
+    waiter: AtomicWaker,
+}
 
 impl StopHandle {
     /// Asks the script to stop.
     pub fn stop(&self) {
-        self.0.store(true, Ordering::Relaxed);
+        self.0.stopped.store(true, Ordering::Release);
+        self.0.waiter.wake();
     }
 
     fn is_stopped(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.0.stopped.load(Ordering::Acquire)
+    }
+
+    /// Ready once [`stop`](Self::stop) has been called; registers `cx` to be woken
+    /// by it otherwise.
+    fn poll_stopped(&self, cx: &mut std::task::Context<'_>) -> bool {
+        if self.is_stopped() {
+            return true;
+        }
+        self.0.waiter.register(cx.waker());
+        // A stop between the first check and the registration woke no one.
+        self.is_stopped()
     }
 }
 
@@ -91,7 +112,6 @@ pub struct JsRuntime {
     host: Rc<Host>,
     roots: ModuleRoots,
     stop: StopHandle,
-    memory_limited: bool,
     // Dropped after `host`'s persistent values are cleared (see `Drop`).
     context: Context,
     engine: rquickjs::Runtime,
@@ -143,7 +163,6 @@ impl JsRuntime {
             host,
             roots: ModuleRoots::default(),
             stop,
-            memory_limited: false,
             context,
             engine,
         })
@@ -162,7 +181,7 @@ impl JsRuntime {
 
     /// Caps the engine's heap, in bytes; an allocation past it throws.
     pub fn set_memory_limit(&mut self, bytes: usize) {
-        self.memory_limited = true;
+        self.host.memory_limited.set(true);
         self.engine.set_memory_limit(bytes);
     }
 
@@ -267,7 +286,7 @@ impl JsRuntime {
                                     }
                                 },
                             );
-                        if reason.is_null() && self.memory_limited {
+                        if reason.is_null() && self.host.memory_limited.get() {
                             // QuickJS throws `null` when it cannot allocate even the error.
                             return Err(JsError::Uncaught(
                                 "out of memory (the memory limit was reached)".into(),
@@ -290,8 +309,17 @@ impl JsRuntime {
                     _ => Ok(()),
                 };
             }
-            let host = &self.host;
-            let batch = poll_fn(|cx| host.ops.borrow_mut().poll_completions(cx)).await;
+            let (host, stop) = (&self.host, &self.stop);
+            let batch = poll_fn(|cx| {
+                if stop.poll_stopped(cx) {
+                    return Poll::Ready(None);
+                }
+                host.ops.borrow_mut().poll_completions(cx).map(Some)
+            })
+            .await;
+            let Some(batch) = batch else {
+                return Err(JsError::Stopped);
+            };
             self.context.with(|ctx| {
                 for done in batch {
                     let Some(call) = host.in_flight.borrow_mut().remove(&done.promise_id) else {
@@ -337,7 +365,10 @@ fn settle<'js>(
     bridge::copy_back(&arrays, &done.bufs);
     let resolve = call.resolve.restore(ctx)?;
     let reject = call.reject.restore(ctx)?;
-    match done.result.map(|bytes| result_value(ctx, call.meta, bytes)) {
+    match done
+        .result
+        .map(|bytes| result_value(ctx, host, call.meta, bytes))
+    {
         Ok(Ok(value)) => resolve.call((value,)),
         Ok(Err(err)) => reject.call((Value::from_exception_or(ctx, err),)),
         Err(err) => reject.call((error_value(ctx, &host.explain(call.meta, err))?,)),

@@ -457,3 +457,85 @@ fn eval_script_returns_the_completion_value() {
     };
     assert!(text.starts_with("NotFound: op_fail: no luck"), "{text}");
 }
+
+/// Never completes.
+#[op]
+async fn op_never() {
+    std::future::pending::<()>().await;
+}
+
+#[test]
+fn a_script_waiting_on_a_call_is_stopped_from_another_thread() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("main.js"),
+        "opkit.ops.op_started_sync();\nawait opkit.ops.op_never_async();\n",
+    )
+    .expect("script");
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let decls = op_started::DECLS.iter().chain(op_never::DECLS).copied();
+    let ext = opkit::Extension::new("waits", decls).with_state(move |state| {
+        state.put(Started(tx.clone()));
+    });
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let path = dir.path().to_path_buf();
+    // On its own thread, so that a runtime that does not wake for the stop fails the
+    // test at the bound below instead of hanging it.
+    std::thread::spawn(move || {
+        let tokio_rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("tokio");
+        let result = tokio_rt.block_on(async {
+            let mut js = opkit_js::JsRuntime::new([ext])?;
+            js.allow_modules_from(&path)?;
+            let stop = js.stop_handle();
+            std::thread::spawn(move || {
+                if rx.recv().is_ok() {
+                    stop.stop();
+                }
+            });
+            js.run_module(path.join("main.js")).await
+        });
+        let _ = done_tx.send(result);
+    });
+    let result = done_rx.recv_timeout(std::time::Duration::from_secs(120));
+    assert_eq!(
+        result,
+        Ok(Err(opkit_js::JsError::Stopped)),
+        "the script did not stop"
+    );
+}
+
+/// `mib` mebibytes of zeros.
+#[op]
+fn op_zeros(mib: u32) -> ByteBuf {
+    ByteBuf(vec![0; mib as usize * 1024 * 1024])
+}
+
+/// Large byte results count against the memory limit: a script that keeps forty of
+/// 1 MiB under an 8 MiB cap fails, from the sync entry and from the async one.
+#[test]
+fn byte_results_count_against_the_memory_limit() {
+    for entry in ["op_zeros_sync", "op_zeros_async"] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let main = format!(
+            "const kept = [];\nfor (let i = 0; i < 40; i++) kept.push(await opkit.ops.{entry}(1));\n\
+             console.log(kept.length);\n"
+        );
+        std::fs::write(dir.path().join("main.js"), main).expect("script");
+        let tokio_rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("tokio");
+        let ext = opkit::Extension::new("zeros", op_zeros::DECLS.iter().copied());
+        let result = tokio_rt.block_on(async {
+            let mut js = opkit_js::JsRuntime::new([ext])?;
+            js.allow_modules_from(dir.path())?;
+            js.set_memory_limit(8 << 20);
+            js.run_module(dir.path().join("main.js")).await
+        });
+        let Err(err) = result else {
+            panic!("{entry}: 40 MiB kept under an 8 MiB limit")
+        };
+        assert!(err.to_string().contains("out of memory"), "{entry}: {err}");
+    }
+}
