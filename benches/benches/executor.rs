@@ -15,61 +15,23 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::measurement::Measurement;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{SinkExt, StreamExt};
 use opkit::{Executor, Runtime};
 use opkit_benches::{joinset_noops, runtime};
 use opkit_fs::{FsContext, FsPermissions};
-use rustix::time::{ClockId, clock_gettime};
 use tokio_tungstenite::tungstenite::Message;
+
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+
+use cpu_time::CpuTime;
 
 const IN_FLIGHT: u64 = 10_000;
 const WS_BATCH: u64 = 1_000;
-
-/// The process's CPU time, every thread, user and system: what the workers' spinning
-/// and wake-ups cost besides the work.
-struct CpuTime;
-
-fn process_cpu() -> Duration {
-    let now = clock_gettime(ClockId::ProcessCPUTime);
-    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
-}
-
-impl Measurement for CpuTime {
-    type Intermediate = Duration;
-    type Value = Duration;
-
-    fn start(&self) -> Duration {
-        process_cpu()
-    }
-
-    fn end(&self, start: Duration) -> Duration {
-        process_cpu().saturating_sub(start)
-    }
-
-    fn add(&self, a: &Duration, b: &Duration) -> Duration {
-        *a + *b
-    }
-
-    fn zero(&self) -> Duration {
-        Duration::ZERO
-    }
-
-    fn to_f64(&self, value: &Duration) -> f64 {
-        value.as_nanos() as f64
-    }
-
-    fn formatter(&self) -> &dyn ValueFormatter {
-        // Nanoseconds either way: the wall clock's formatter reads them right.
-        WALL.formatter()
-    }
-}
-
-static WALL: WallTime = WallTime;
 
 /// The benches' tokio runtime: one thread, as a host thread is.
 fn host() -> tokio::runtime::Runtime {

@@ -256,12 +256,23 @@ impl JsRuntime {
             Err(_) if self.stop.is_stopped() => return Err(JsError::Stopped),
             other => other?,
         };
-        self.event_loop(module_promise).await
+        self.event_loop(Some(module_promise)).await
     }
 
+    /// Settles the calls the script has in flight, running the JS they resume, until
+    /// none is left: what drives the async calls a classic script started with
+    /// [`JsRuntime::eval_script`]. An unhandled rejection or an error thrown by a
+    /// job ends it.
+    pub async fn run_event_loop(&mut self) -> Result<(), JsError> {
+        self.event_loop(None).await
+    }
+
+    /// Runs the job queue and settles completions until no call is in flight; with a
+    /// module's promise, also fails when it rejects, and stalls when it is still
+    /// pending then.
     async fn event_loop(
         &mut self,
-        module: Persistent<rquickjs::Promise<'static>>,
+        module: Option<Persistent<rquickjs::Promise<'static>>>,
     ) -> Result<(), JsError> {
         loop {
             self.run_jobs()?;
@@ -269,6 +280,9 @@ impl JsRuntime {
                 return Err(JsError::Stopped);
             }
             let module_state = self.context.with(|ctx| {
+                let Some(module) = &module else {
+                    return Ok(PromiseState::Resolved);
+                };
                 let promise = module
                     .clone()
                     .restore(&ctx)

@@ -539,3 +539,32 @@ fn byte_results_count_against_the_memory_limit() {
         assert!(err.to_string().contains("out of memory"), "{entry}: {err}");
     }
 }
+
+/// A classic script's async calls are settled by `run_event_loop`, then seen by the
+/// next script; an unhandled rejection there is the loop's error.
+#[test]
+fn run_event_loop_settles_a_classic_scripts_calls() {
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("tokio");
+    tokio_rt.block_on(async {
+        let mut js = opkit_js::JsRuntime::new([kinds()]).expect("runtime");
+        let started = js.eval_script(
+            "globalThis.sums = []; for (let i = 0; i < 100; i++) \
+             opkit.ops.op_add_async(i, 1).then((s) => sums.push(s)); sums.length",
+        );
+        assert_eq!(started, Ok(Some("0".to_owned())));
+        assert_eq!(js.run_event_loop().await, Ok(()));
+        let got = js.eval_script("sums.reduce((a, b) => a + b, 0)");
+        assert_eq!(got, Ok(Some("5050".to_owned())));
+
+        assert_eq!(
+            js.eval_script("opkit.ops.op_fail_async('NotFound'); 1"),
+            Ok(Some("1".to_owned()))
+        );
+        let Err(opkit_js::JsError::Uncaught(text)) = js.run_event_loop().await else {
+            panic!("the rejection went unseen")
+        };
+        assert!(text.starts_with("NotFound: op_fail: no luck"), "{text}");
+    });
+}

@@ -455,6 +455,38 @@ const ROWS: &[Row] = &[
         throughput: false,
         target: Target::AtMost(1.50),
     },
+    Row {
+        what: "1,000 sequential `await op_nothing_async()` from JS vs the Rust async entry alone (batched executor)",
+        group: "js_async_round_trip_1k",
+        subject: "opkit_js",
+        floor: "floor_rust_async_entry",
+        throughput: false,
+        target: Target::Report,
+    },
+    Row {
+        what: "CPU time of the same 1,000 awaits: JS vs Rust",
+        group: "js_async_round_trip_1k_cpu",
+        subject: "opkit_js",
+        floor: "floor_rust_async_entry",
+        throughput: false,
+        target: Target::Report,
+    },
+    Row {
+        what: "10,000 `op_stat_async` in flight from one script (`Promise.all`) vs the same submitted from Rust",
+        group: "js_stat_10k",
+        subject: "opkit_js",
+        floor: "floor_rust_submit",
+        throughput: false,
+        target: Target::Report,
+    },
+    Row {
+        what: "CPU time of the same 10,000 stats: JS vs Rust",
+        group: "js_stat_10k_cpu",
+        subject: "opkit_js",
+        floor: "floor_rust_submit",
+        throughput: false,
+        target: Target::Report,
+    },
 ];
 
 fn main() {
