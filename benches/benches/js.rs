@@ -2,7 +2,7 @@
 //!
 //! | group | what one iteration is |
 //! |---|---|
-//! | `js_round_trip_1k` | 1,000 `opkit.ops.op_add_sync(s, 1)` from a QuickJS loop, against a plain rquickjs native function doing the same addition |
+//! | `js_round_trip_1k` | 1,000 `opkit.ops.op_add_sync(s, 1)` from a QuickJS loop, against a plain rquickjs native function doing the same addition; and by name, `op_add_sync({ a: s, b: 1 })` |
 //! | `js_async_round_trip_1k` | 1,000 `await opkit.ops.op_nothing_async()` one after the other, against 1,000 awaits of the Rust async entry alone |
 //! | `js_stat_10k` | 10,000 `op_stat_async` in flight from one script (`Promise.all`), against the same 10,000 submitted from Rust |
 //!
@@ -43,6 +43,14 @@ fn js_round_trip(c: &mut Criterion) {
     assert_eq!(ops.eval_script(&opkit_script), Ok(Some(CALLS.to_string())));
     group.bench_function("opkit_op_add_sync", |b| {
         b.iter(|| ops.eval_script(&opkit_script))
+    });
+    let named_script = format!(
+        "(() => {{ let s = 0; for (let i = 0; i < {CALLS}; i++) \
+         s = opkit.ops.op_add_sync({{ a: s, b: 1 }}); return s; }})()"
+    );
+    assert_eq!(ops.eval_script(&named_script), Ok(Some(CALLS.to_string())));
+    group.bench_function("opkit_op_add_sync_named", |b| {
+        b.iter(|| ops.eval_script(&named_script))
     });
 
     let engine = rquickjs::Runtime::new().expect("engine");

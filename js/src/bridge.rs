@@ -4,7 +4,7 @@
 use std::rc::{Rc, Weak};
 
 use opkit::{OpError, OpId, OpMeta, ParamKindMeta, ParamMeta};
-use rquickjs::function::Rest;
+use rquickjs::function::{IntoJsFunc, ParamRequirement, Params};
 use rquickjs::{Array, Ctx, Exception, Function, Object, Persistent, Promise, TypedArray, Value};
 
 use crate::host::{Host, InFlight};
@@ -35,9 +35,12 @@ fn type_error(meta: &'static OpMeta, msg: String) -> OpError {
 fn is_named<'js>(
     ctx: &Ctx<'js>,
     meta: &'static OpMeta,
-    args: &[Value<'js>],
+    args: &Params<'_, 'js>,
 ) -> Option<Object<'js>> {
-    let [only] = args else { return None };
+    if args.len() != 1 {
+        return None;
+    }
+    let only = args.arg(0)?;
     let obj = only.as_object()?;
     if only.is_array() || only.is_function() || obj.as_typed_array::<u8>().is_some() {
         return None;
@@ -93,10 +96,15 @@ fn buffer_of<'js>(
 }
 
 /// Splits a script's arguments into the JSON the entry decodes and its buffers.
+///
+/// Numbers, strings, booleans, `null` and `undefined` are written here as
+/// `JSON.stringify` would write them, with no JS object made and no JSON text parsed
+/// back; an argument of any other kind (an object, an array) sends the whole call
+/// through `JSON.stringify`, which is faster at those than a walk over the FFI.
 pub(crate) fn convert_args<'js>(
     ctx: &Ctx<'js>,
     meta: &'static OpMeta,
-    args: &[Value<'js>],
+    args: &Params<'_, 'js>,
     scratch: Vec<u8>,
 ) -> Result<Args<'js>, OpError> {
     let mut out = Args {
@@ -107,17 +115,40 @@ pub(crate) fn convert_args<'js>(
     let js_err = |err: rquickjs::Error| {
         type_error(meta, format!("the arguments cannot be converted: {err}"))
     };
+    let take_buffer = |out: &mut Args<'js>, param: &ParamMeta, value: &Value<'js>| {
+        let (bytes, array) = buffer_of(meta, param, value)?;
+        if param.ty.contains("mut") {
+            out.out_arrays.push((out.bufs.len(), array));
+        }
+        out.bufs.push(bytes);
+        Ok::<_, OpError>(())
+    };
+    let undefined = Value::new_undefined(ctx.clone());
+    out.json.clear();
     let plain: Value<'js> = if let Some(named) = is_named(ctx, meta, args) {
-        let object = Object::new(ctx.clone()).map_err(js_err)?;
+        out.json.push(b'{');
+        let mut simple = true;
         for param in visible(meta) {
             let value: Value<'js> = named.get(param.name).map_err(js_err)?;
             if param.kind == ParamKindMeta::Buffer {
-                let (bytes, array) = buffer_of(meta, param, &value)?;
-                if param.ty.contains("mut") {
-                    out.out_arrays.push((out.bufs.len(), array));
+                take_buffer(&mut out, param, &value)?;
+            } else if simple && !value.is_undefined() {
+                if out.json.len() > 1 {
+                    out.json.push(b',');
                 }
-                out.bufs.push(bytes);
-            } else if !value.is_undefined() {
+                write_json_string(&mut out.json, param.name);
+                out.json.push(b':');
+                simple = write_scalar(&mut out.json, &value);
+            }
+        }
+        if simple {
+            out.json.push(b'}');
+            return Ok(out);
+        }
+        let object = Object::new(ctx.clone()).map_err(js_err)?;
+        for param in visible(meta).filter(|p| p.kind != ParamKindMeta::Buffer) {
+            let value: Value<'js> = named.get(param.name).map_err(js_err)?;
+            if !value.is_undefined() {
                 object.set(param.name, value).map_err(js_err)?;
             }
         }
@@ -130,32 +161,29 @@ pub(crate) fn convert_args<'js>(
                 format!("takes {count} arguments, got {}", args.len()),
             ));
         }
-        let undefined = Value::new_undefined(ctx.clone());
-        let mut plain = Vec::with_capacity(args.len());
+        out.json.push(b'[');
+        let mut simple = true;
         for (position, param) in visible(meta).enumerate() {
-            let value = args.get(position).unwrap_or(&undefined);
+            let value = args.arg(position);
             if param.kind == ParamKindMeta::Buffer {
-                let (bytes, typed) = buffer_of(meta, param, value)?;
-                if param.ty.contains("mut") {
-                    out.out_arrays.push((out.bufs.len(), typed));
+                take_buffer(&mut out, param, value.as_ref().unwrap_or(&undefined))?;
+            } else if let (true, Some(value)) = (simple, value) {
+                if out.json.len() > 1 {
+                    out.json.push(b',');
                 }
-                out.bufs.push(bytes);
-            } else if position < args.len() {
-                plain.push(value);
+                simple = write_scalar(&mut out.json, &value);
             }
         }
-        // Numbers, strings, booleans and null are written here, as JSON.stringify
-        // would write them; anything else goes through JSON.stringify.
-        match scalars_json(&plain, std::mem::take(&mut out.json)) {
-            Ok(json) => {
-                out.json = json;
-                return Ok(out);
-            }
-            Err(scratch) => out.json = scratch,
+        if simple {
+            out.json.push(b']');
+            return Ok(out);
         }
         let array = Array::new(ctx.clone()).map_err(js_err)?;
-        for (index, value) in plain.into_iter().enumerate() {
-            array.set(index, value.clone()).map_err(js_err)?;
+        let given = visible(meta).enumerate().take(args.len());
+        let plain = given.filter(|(_, p)| p.kind != ParamKindMeta::Buffer);
+        for (index, (position, _)) in plain.enumerate() {
+            let value = args.arg(position).unwrap_or_else(|| undefined.clone());
+            array.set(index, value).map_err(js_err)?;
         }
         array.into_value()
     };
@@ -175,43 +203,36 @@ pub(crate) fn convert_args<'js>(
     Ok(out)
 }
 
-/// The JSON array of `values` when every one is a number, string, boolean, null or
-/// undefined (as JSON.stringify writes them in an array); `None` otherwise.
-fn scalars_json(values: &[&Value<'_>], mut json: Vec<u8>) -> Result<Vec<u8>, Vec<u8>> {
+/// Writes `value` as `JSON.stringify` writes it inside an array (`undefined` as
+/// `null`) when it is a number, string, boolean, null or undefined; `false` for any
+/// other kind, with `json` left partly written.
+fn write_scalar(json: &mut Vec<u8>, value: &Value<'_>) -> bool {
     use std::io::Write as _;
-    json.clear();
-    json.push(b'[');
-    for (i, value) in values.iter().enumerate() {
-        if i > 0 {
-            json.push(b',');
-        }
-        if let Some(n) = value.as_int() {
-            let _ = write!(json, "{n}");
-        } else if let Some(f) = value.as_float() {
-            if f == 0.0 {
-                // -0 too, as JSON.stringify writes it.
-                json.push(b'0');
-            } else if f.is_finite() {
-                // Rust writes no exponent, only digits: valid JSON for every finite f64.
-                let _ = write!(json, "{f}");
-            } else {
-                json.extend_from_slice(b"null");
-            }
-        } else if let Some(b) = value.as_bool() {
-            json.extend_from_slice(if b { b"true" } else { b"false" });
-        } else if value.is_null() || value.is_undefined() {
-            json.extend_from_slice(b"null");
-        } else if let Some(s) = value.as_string() {
-            match s.to_string() {
-                Ok(s) => write_json_string(&mut json, &s),
-                Err(_) => return Err(json),
-            }
+    if let Some(n) = value.as_int() {
+        let _ = write!(json, "{n}");
+    } else if let Some(f) = value.as_float() {
+        if f == 0.0 {
+            // -0 too, as JSON.stringify writes it.
+            json.push(b'0');
+        } else if f.is_finite() {
+            // Rust writes no exponent, only digits: valid JSON for every finite f64.
+            let _ = write!(json, "{f}");
         } else {
-            return Err(json);
+            json.extend_from_slice(b"null");
         }
+    } else if let Some(b) = value.as_bool() {
+        json.extend_from_slice(if b { b"true" } else { b"false" });
+    } else if value.is_null() || value.is_undefined() {
+        json.extend_from_slice(b"null");
+    } else if let Some(s) = value.as_string() {
+        match s.to_string() {
+            Ok(s) => write_json_string(json, &s),
+            Err(_) => return false,
+        }
+    } else {
+        return false;
     }
-    json.push(b']');
-    Ok(json)
+    true
 }
 
 fn write_json_string(json: &mut Vec<u8>, s: &str) {
@@ -335,18 +356,15 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<
     let ops = Object::new(ctx.clone())?;
     let table = host.ops.borrow().table().clone();
     for entry in table.entries() {
-        let id = entry.id;
-        let meta = entry.decl.meta;
-        let weak = Rc::downgrade(host);
-        let function = if entry.decl.mode.is_async() {
-            Function::new(ctx.clone(), move |ctx: Ctx<'js>, args: Rest<Value<'js>>| {
-                call_async(&ctx, &weak, id, meta, &args.0)
-            })?
-        } else {
-            Function::new(ctx.clone(), move |ctx: Ctx<'js>, args: Rest<Value<'js>>| {
-                call_sync(&ctx, &weak, id, meta, &args.0)
-            })?
-        };
+        let function = Function::new(
+            ctx.clone(),
+            EntryFn {
+                host: Rc::downgrade(host),
+                id: entry.id,
+                meta: entry.decl.meta,
+                is_async: entry.decl.mode.is_async(),
+            },
+        )?;
         function.set_name(entry.decl.entry)?;
         ops.set(entry.decl.entry, function)?;
     }
@@ -355,12 +373,36 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> rquickjs::Result<
     Ok(())
 }
 
+/// One entry as a JS function. Its arguments are read where QuickJS passed them, with
+/// no list of them collected first.
+struct EntryFn {
+    host: Weak<Host>,
+    id: OpId,
+    meta: &'static OpMeta,
+    is_async: bool,
+}
+
+impl<'js> IntoJsFunc<'js, EntryFn> for EntryFn {
+    fn param_requirements() -> ParamRequirement {
+        ParamRequirement::any()
+    }
+
+    fn call<'a>(&self, params: Params<'a, 'js>) -> rquickjs::Result<Value<'js>> {
+        let ctx = params.ctx().clone();
+        if self.is_async {
+            call_async(&ctx, &self.host, self.id, self.meta, &params).map(Promise::into_value)
+        } else {
+            call_sync(&ctx, &self.host, self.id, self.meta, &params)
+        }
+    }
+}
+
 fn call_sync<'js>(
     ctx: &Ctx<'js>,
     host: &Weak<Host>,
     id: OpId,
     meta: &'static OpMeta,
-    args: &[Value<'js>],
+    args: &Params<'_, 'js>,
 ) -> rquickjs::Result<Value<'js>> {
     let host = host.upgrade().ok_or_else(|| throw(ctx, &host_gone()))?;
     // The argument and result buffers are reused from call to call; taken out of
@@ -391,7 +433,7 @@ fn call_async<'js>(
     host: &Weak<Host>,
     id: OpId,
     meta: &'static OpMeta,
-    args: &[Value<'js>],
+    args: &Params<'_, 'js>,
 ) -> rquickjs::Result<Promise<'js>> {
     let host = host.upgrade().ok_or_else(|| throw(ctx, &host_gone()))?;
     let (promise, resolve, reject) = ctx.promise()?;

@@ -155,6 +155,16 @@ eq(ops.op_mirror_sync({ x: 1, y: -2 }), { x: -1, y: 2 }, "struct argument");
 eq(await ops.op_mirror_async({ x: 3, y: 4 }), { x: -3, y: -4 }, "struct argument async");
 eq(ops.op_nothing_sync(), null, "unit");
 eq(await ops.op_nothing_async(), null, "unit async");
+eq(ops.op_mirror_sync({ p: { x: 1, y: 2 } }), { x: -1, y: -2 }, "named struct argument");
+eq(ops.op_join_sync({ parts: ["a", "b"], sep: "+" }), "a+b", "named array, then a string");
+eq(ops.op_join_sync({ sep: "+", parts: ["c"] }), "c", "named string first, then an array");
+eq(ops.op_join_sync({ parts: ["x", "y"], sep: undefined }), "x,y", "named undefined left out");
+eq(ops.op_join_sync(["x", "y"], undefined), "x,y", "positional undefined");
+eq(ops.op_echo_sync({ s: 'q"\n\u0001é' }), 'q"\n\u0001é', "named string escaped");
+eq(ops.op_float_sync({ x: NaN }), null, "named NaN is null");
+eq(ops.op_float_sync({ x: -0 }), 0, "named -0");
+eq(throws(() => ops.op_add_sync({ a: 1, b: {} })).name, "TypeError", "named object for an integer");
+eq(throws(() => ops.op_add_sync(1, [2])).name, "TypeError", "positional array for an integer");
 "#);
 }
 

@@ -456,6 +456,14 @@ const ROWS: &[Row] = &[
         target: Target::AtMost(1.50),
     },
     Row {
+        what: "the same by name, `op_add_sync({ a: s, b: 1 })`, vs the positional call",
+        group: "js_round_trip_1k",
+        subject: "opkit_op_add_sync_named",
+        floor: "opkit_op_add_sync",
+        throughput: false,
+        target: Target::Report,
+    },
+    Row {
         what: "1,000 sequential `await op_nothing_async()` from JS vs the Rust async entry alone (batched executor)",
         group: "js_async_round_trip_1k",
         subject: "opkit_js",
