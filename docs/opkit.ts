@@ -229,7 +229,7 @@ export interface OpResources {
  * What the entries of `op_open` take and answer.
  *
  * - `options`: How `op_open` opens a file; every flag is `false` when left out. Without
- * options the file is opened for reading.
+ *   options the file is opened for reading.
  */
 export interface OpOpen {
   params: [path: string, options?: {
@@ -285,9 +285,9 @@ export interface OpWrite {
  *
  * - `rid`: the rid of a `FsFile` in the caller's resource table
  * - `offset`: On the wire a signed 64-bit integer, in full: a JSON number, never a
- * string, with no fraction or exponent. JavaScript's `number` holds integers exactly
- * only up to 2^53 − 1, so a JavaScript client parses larger ones as BigInt or loses
- * precision.
+ *   string, with no fraction or exponent. JavaScript's `number` holds integers exactly
+ *   only up to 2^53 − 1, so a JavaScript client parses larger ones as BigInt or loses
+ *   precision.
  */
 export interface OpSeek {
   params: [rid: number, offset: number, whence: number];
@@ -311,9 +311,9 @@ export interface OpFstat {
  *
  * - `rid`: the rid of a `FsFile` in the caller's resource table
  * - `len`: On the wire an unsigned 64-bit integer, in full: a JSON number, never a
- * string, with no fraction or exponent. JavaScript's `number` holds integers exactly
- * only up to 2^53 − 1, so a JavaScript client parses larger ones as BigInt or loses
- * precision.
+ *   string, with no fraction or exponent. JavaScript's `number` holds integers exactly
+ *   only up to 2^53 − 1, so a JavaScript client parses larger ones as BigInt or loses
+ *   precision.
  */
 export interface OpFtruncate {
   params: [rid: number, len?: number | null];
@@ -400,9 +400,9 @@ export interface OpUtime {
  * What the entries of `op_truncate` take and answer.
  *
  * - `len`: On the wire an unsigned 64-bit integer, in full: a JSON number, never a
- * string, with no fraction or exponent. JavaScript's `number` holds integers exactly
- * only up to 2^53 − 1, so a JavaScript client parses larger ones as BigInt or loses
- * precision.
+ *   string, with no fraction or exponent. JavaScript's `number` holds integers exactly
+ *   only up to 2^53 − 1, so a JavaScript client parses larger ones as BigInt or loses
+ *   precision.
  */
 export interface OpTruncate {
   params: [path: string, len?: number | null];
@@ -557,7 +557,7 @@ export interface OpNetListenTcp {
  *
  * - `listener`: the rid of a `TcpListenerResource` in the caller's resource table
  * - `cancel`: the rid of a `CancelHandle` in the caller's resource table, or `null` for
- * none
+ *   none
  */
 export interface OpNetAcceptTcp {
   params: [listener: number, cancel?: number | null];
@@ -569,11 +569,11 @@ export interface OpNetAcceptTcp {
  * What the entries of `op_net_connect_tcp` take and answer.
  *
  * - `timeout_ms`: On the wire an unsigned 64-bit integer, in full: a JSON number, never
- * a string, with no fraction or exponent. JavaScript's `number` holds integers exactly
- * only up to 2^53 − 1, so a JavaScript client parses larger ones as BigInt or loses
- * precision.
+ *   a string, with no fraction or exponent. JavaScript's `number` holds integers
+ *   exactly only up to 2^53 − 1, so a JavaScript client parses larger ones as BigInt
+ *   or loses precision.
  * - `cancel`: the rid of a `CancelHandle` in the caller's resource table, or `null` for
- * none
+ *   none
  */
 export interface OpNetConnectTcp {
   params: [hostname: string, port: number, timeout_ms?: number | null, cancel?: number | null];
@@ -593,7 +593,7 @@ export interface OpNetBindUdp {
  *
  * - `socket`: the rid of a `UdpSocketResource` in the caller's resource table
  * - `cancel`: the rid of a `CancelHandle` in the caller's resource table, or `null` for
- * none
+ *   none
  */
 export interface OpNetSendUdp {
   params: [socket: number, hostname: string, port: number, cancel?: number | null];
@@ -606,7 +606,7 @@ export interface OpNetSendUdp {
  *
  * - `socket`: the rid of a `UdpSocketResource` in the caller's resource table
  * - `cancel`: the rid of a `CancelHandle` in the caller's resource table, or `null` for
- * none
+ *   none
  */
 export interface OpNetRecvUdp {
   params: [socket: number, cancel?: number | null];
@@ -626,7 +626,7 @@ export interface OpNetListenUnix {
  *
  * - `listener`: the rid of a `UnixListenerResource` in the caller's resource table
  * - `cancel`: the rid of a `CancelHandle` in the caller's resource table, or `null` for
- * none
+ *   none
  */
 export interface OpNetAcceptUnix {
   params: [listener: number, cancel?: number | null];
@@ -638,11 +638,11 @@ export interface OpNetAcceptUnix {
  * What the entries of `op_net_connect_unix` take and answer.
  *
  * - `timeout_ms`: On the wire an unsigned 64-bit integer, in full: a JSON number, never
- * a string, with no fraction or exponent. JavaScript's `number` holds integers exactly
- * only up to 2^53 − 1, so a JavaScript client parses larger ones as BigInt or loses
- * precision.
+ *   a string, with no fraction or exponent. JavaScript's `number` holds integers
+ *   exactly only up to 2^53 − 1, so a JavaScript client parses larger ones as BigInt
+ *   or loses precision.
  * - `cancel`: the rid of a `CancelHandle` in the caller's resource table, or `null` for
- * none
+ *   none
  */
 export interface OpNetConnectUnix {
   params: [path: string, timeout_ms?: number | null, cancel?: number | null];
@@ -662,7 +662,7 @@ export interface OpNetBindUnixgram {
  *
  * - `socket`: the rid of a `UnixDatagramResource` in the caller's resource table
  * - `cancel`: the rid of a `CancelHandle` in the caller's resource table, or `null` for
- * none
+ *   none
  */
 export interface OpNetSendUnixgram {
   params: [socket: number, path: string, cancel?: number | null];
@@ -675,7 +675,7 @@ export interface OpNetSendUnixgram {
  *
  * - `socket`: the rid of a `UnixDatagramResource` in the caller's resource table
  * - `cancel`: the rid of a `CancelHandle` in the caller's resource table, or `null` for
- * none
+ *   none
  */
 export interface OpNetRecvUnixgram {
   params: [socket: number, cancel?: number | null];
@@ -695,7 +695,7 @@ export interface OpNetResolve {
  *
  * - `stream`: the rid of a `NetStream` in the caller's resource table
  * - `cancel`: the rid of a `CancelHandle` in the caller's resource table, or `null` for
- * none
+ *   none
  */
 export interface OpNetRead {
   params: [stream: number, cancel?: number | null];
@@ -708,7 +708,7 @@ export interface OpNetRead {
  *
  * - `stream`: the rid of a `NetStream` in the caller's resource table
  * - `cancel`: the rid of a `CancelHandle` in the caller's resource table, or `null` for
- * none
+ *   none
  */
 export interface OpNetWrite {
   params: [stream: number, cancel?: number | null];
@@ -1588,8 +1588,10 @@ export class WebSocketClient extends Client {
     const socket = new Class(target.href);
     return new Promise((resolve, reject) => {
       socket.onopen = () => resolve(new WebSocketClient(socket));
-      // The URL is not repeated: it holds the token.
+      // The URL is not repeated: it holds the token. (A settled promise ignores
+      // these; once open, the client sets its own.)
       socket.onerror = () => reject(new RpcError("the WebSocket did not open", 0));
+      socket.onclose = () => reject(new RpcError("the WebSocket closed as it opened", 0));
     });
   }
 

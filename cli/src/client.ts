@@ -174,8 +174,10 @@ export class WebSocketClient extends Client {
     const socket = new Class(target.href);
     return new Promise((resolve, reject) => {
       socket.onopen = () => resolve(new WebSocketClient(socket));
-      // The URL is not repeated: it holds the token.
+      // The URL is not repeated: it holds the token. (A settled promise ignores
+      // these; once open, the client sets its own.)
       socket.onerror = () => reject(new RpcError("the WebSocket did not open", 0));
+      socket.onclose = () => reject(new RpcError("the WebSocket closed as it opened", 0));
     });
   }
 

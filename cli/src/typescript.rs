@@ -278,13 +278,18 @@ fn jsdoc(text: &str, depth: usize) -> String {
             }
             continue;
         }
+        // A list item's next lines are indented under its text.
+        let hang = match line.trim_start().starts_with("- ") {
+            true => "  ",
+            false => "",
+        };
         let mut current = String::new();
         for word in line.split_whitespace() {
             if !current.is_empty() && pad.len() + 3 + current.len() + 1 + word.len() > WIDTH {
                 out += &format!("{pad} * {current}\n");
-                current.clear();
+                current = hang.to_owned();
             }
-            if !current.is_empty() {
+            if !current.trim().is_empty() {
                 current.push(' ');
             }
             current += word;
@@ -364,9 +369,12 @@ impl TypePrinter {
     /// The type of a subschema: a `$ref` is the name of its definition.
     fn ty(&mut self, schema: &Value, root: &Value, depth: usize) -> String {
         if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
-            let found = target
-                .strip_prefix("#/")
-                .and_then(|path| path.split('/').try_fold(root, |node, key| node.get(key)));
+            let found = match target {
+                "#" => Some(root),
+                _ => target
+                    .strip_prefix("#/")
+                    .and_then(|path| path.split('/').try_fold(root, |node, key| node.get(key))),
+            };
             return match found {
                 Some(found) if target == "#" => self.named("Root", found, root),
                 Some(found) => {
@@ -618,9 +626,21 @@ mod tests {
         });
         let mut printer = TypePrinter::default();
         assert_eq!(printer.ty(&schema, &schema, 0), "Tree");
+        let list = json!({
+            "title": "List",
+            "type": "object",
+            "properties": {"next": {"anyOf": [{"$ref": "#"}, {"type": "null"}]}},
+        });
+        assert_eq!(
+            printer.ty(&list["properties"]["next"], &list, 0),
+            "Root | null"
+        );
         assert_eq!(
             printer.decls,
-            ["export interface Tree {\n  children: Tree[];\n}\n"]
+            [
+                "export interface Tree {\n  children: Tree[];\n}\n",
+                "export interface Root {\n  next?: Root | null;\n}\n",
+            ]
         );
     }
 
@@ -662,5 +682,14 @@ mod tests {
         assert_eq!(jsdoc("a */ b", 0), "/** a *\\/ b */\n");
         assert_eq!(jsdoc("a\nb", 1), "  /**\n   * a\n   * b\n   */\n");
         assert_eq!(jsdoc("", 0), "");
+        let item = format!("- `a`: {}", "word ".repeat(20));
+        assert_eq!(
+            jsdoc(&item, 0),
+            format!(
+                "/**\n * - `a`: {}word\n *   {}\n */\n",
+                "word ".repeat(14),
+                "word ".repeat(5).trim_end()
+            )
+        );
     }
 }
