@@ -2,7 +2,7 @@
 // an async op, a byte result, buffer ops and errors, over HTTP and WebSocket. Prints
 // one JSON object of what came back; the test checks every value.
 //
-//   node --experimental-websocket OUT/clients/ts-smoke.js URL TOKEN FOLDER
+//   node --experimental-websocket OUT/clients/ts-smoke.js URL TOKEN FOLDER   (Node 20)
 //
 // (OUT is where `tsc -p clients --outDir OUT` put it; FOLDER is one the server may
 // read and write.)

@@ -1459,14 +1459,15 @@ export class OpError extends RpcError {
   }
 }
 
-interface ErrorData {
+/** The `data` of an op's error. */
+export interface ErrorData {
   class: ErrorClass;
   code?: string | null;
   op?: string | null;
 }
 
 /** A JSON-RPC response, as the server writes it. */
-interface Response {
+export interface RpcResponse {
   id?: unknown;
   result?: unknown;
   buffers?: string[];
@@ -1512,7 +1513,7 @@ export abstract class Client {
   }
 
   /** Sends one request and resolves with its response. */
-  protected abstract exchange(id: number, request: string): Promise<Response>;
+  protected abstract exchange(id: number, request: string): Promise<RpcResponse>;
 }
 
 export interface ClientOptions {
@@ -1540,7 +1541,7 @@ export class HttpClient extends Client {
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
   }
 
-  protected async exchange(_id: number, request: string): Promise<Response> {
+  protected async exchange(_id: number, request: string): Promise<RpcResponse> {
     const answer = await this.#fetch(this.#url, {
       method: "POST",
       headers: this.#headers,
@@ -1550,7 +1551,7 @@ export class HttpClient extends Client {
     if (answer.status !== 200) {
       throw new RpcError(`HTTP ${answer.status}: ${text.trim()}`, 0);
     }
-    return JSON.parse(text) as Response;
+    return JSON.parse(text) as RpcResponse;
   }
 }
 
@@ -1563,7 +1564,7 @@ export type WebSocketClass = new (url: string) => WebSocket;
  */
 export class WebSocketClient extends Client {
   readonly #socket: WebSocket;
-  readonly #pending = new Map<number, (response: Response | RpcError) => void>();
+  readonly #pending = new Map<number, (response: RpcResponse | RpcError) => void>();
 
   /**
    * Opens a WebSocket to `url` (`ws://127.0.0.1:8765/`). The token goes in the URL's
@@ -1599,9 +1600,9 @@ export class WebSocketClient extends Client {
     super();
     this.#socket = socket;
     socket.onmessage = (event: MessageEvent) => {
-      let response: Response;
+      let response: RpcResponse;
       try {
-        response = JSON.parse(String(event.data)) as Response;
+        response = JSON.parse(String(event.data)) as RpcResponse;
       } catch {
         return;
       }
@@ -1619,7 +1620,7 @@ export class WebSocketClient extends Client {
     };
   }
 
-  protected exchange(id: number, request: string): Promise<Response> {
+  protected exchange(id: number, request: string): Promise<RpcResponse> {
     if (this.#socket.readyState !== this.#socket.OPEN) {
       return Promise.reject(new RpcError("the WebSocket is closed", 0));
     }
