@@ -6,6 +6,7 @@
 mod config;
 mod docs;
 mod host;
+mod typescript;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -89,8 +90,8 @@ enum Command {
     },
     /// List the entries: name, mode, extension, permission.
     Ops,
-    /// Print the op reference: Markdown, JSON, or the OpenRPC document that
-    /// `rpc.discover` answers.
+    /// Print the op reference: Markdown, JSON, the OpenRPC document that
+    /// `rpc.discover` answers, or TypeScript declarations with a typed client.
     Docs {
         #[arg(long, value_enum, default_value = "md")]
         format: DocsFormat,
@@ -102,6 +103,7 @@ enum DocsFormat {
     Md,
     Json,
     Openrpc,
+    Ts,
 }
 
 fn main() -> ExitCode {
@@ -194,6 +196,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 DocsFormat::Md => print!("{}", docs::render_markdown(&table)),
                 DocsFormat::Json => print!("{}", docs::render_json(&table)),
                 DocsFormat::Openrpc => print!("{}", docs::render_openrpc(&table)),
+                DocsFormat::Ts => print!("{}", typescript::render_typescript(&table)),
             }
             Ok(ExitCode::SUCCESS)
         }
