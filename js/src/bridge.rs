@@ -5,7 +5,9 @@ use std::rc::{Rc, Weak};
 
 use opkit::{OpError, OpId, OpMeta, ParamKindMeta, ParamMeta};
 use rquickjs::function::{IntoJsFunc, ParamRequirement, Params};
-use rquickjs::{Array, Ctx, Exception, Function, Object, Persistent, Promise, TypedArray, Value};
+use rquickjs::{
+    Array, Atom, Ctx, Exception, Function, Object, Persistent, Promise, TypedArray, Value,
+};
 
 use crate::host::{Host, InFlight};
 
@@ -36,7 +38,7 @@ fn is_named<'js>(
     ctx: &Ctx<'js>,
     meta: &'static OpMeta,
     args: &Params<'_, 'js>,
-) -> Option<Object<'js>> {
+) -> Option<(Object<'js>, Vec<Atom<'js>>)> {
     if args.len() != 1 {
         return None;
     }
@@ -45,8 +47,19 @@ fn is_named<'js>(
     if only.is_array() || only.is_function() || obj.as_typed_array::<u8>().is_some() {
         return None;
     }
+    // The names as atoms, compared with the keys as atoms: no key is made a string.
+    let names = visible(meta)
+        .map(|p| Atom::from_str(ctx.clone(), p.name))
+        .collect::<rquickjs::Result<Vec<_>>>();
+    let names = match names {
+        Ok(names) => names,
+        Err(err) => {
+            clear(ctx, &err);
+            return None;
+        }
+    };
     let mut any = false;
-    for key in obj.keys::<String>() {
+    for key in obj.keys::<Atom<'js>>() {
         let key = match key {
             Ok(key) => key,
             Err(err) => {
@@ -54,12 +67,12 @@ fn is_named<'js>(
                 return None;
             }
         };
-        if !visible(meta).any(|p| p.name == key) {
+        if !names.contains(&key) {
             return None;
         }
         any = true;
     }
-    any.then(|| obj.clone())
+    any.then(|| (obj.clone(), names))
 }
 
 fn buffer_of<'js>(
@@ -125,11 +138,11 @@ pub(crate) fn convert_args<'js>(
     };
     let undefined = Value::new_undefined(ctx.clone());
     out.json.clear();
-    let plain: Value<'js> = if let Some(named) = is_named(ctx, meta, args) {
+    let plain: Value<'js> = if let Some((named, names)) = is_named(ctx, meta, args) {
         out.json.push(b'{');
         let mut simple = true;
-        for param in visible(meta) {
-            let value: Value<'js> = named.get(param.name).map_err(js_err)?;
+        for (param, name) in visible(meta).zip(&names) {
+            let value: Value<'js> = named.get(name.clone()).map_err(js_err)?;
             if param.kind == ParamKindMeta::Buffer {
                 take_buffer(&mut out, param, &value)?;
             } else if simple && !value.is_undefined() {
@@ -146,8 +159,9 @@ pub(crate) fn convert_args<'js>(
             return Ok(out);
         }
         let object = Object::new(ctx.clone()).map_err(js_err)?;
-        for param in visible(meta).filter(|p| p.kind != ParamKindMeta::Buffer) {
-            let value: Value<'js> = named.get(param.name).map_err(js_err)?;
+        let plain = visible(meta).zip(&names);
+        for (param, name) in plain.filter(|(p, _)| p.kind != ParamKindMeta::Buffer) {
+            let value: Value<'js> = named.get(name.clone()).map_err(js_err)?;
             if !value.is_undefined() {
                 object.set(param.name, value).map_err(js_err)?;
             }
