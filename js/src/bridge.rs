@@ -136,7 +136,6 @@ pub(crate) fn convert_args<'js>(
         out.bufs.push(bytes);
         Ok::<_, OpError>(())
     };
-    let undefined = Value::new_undefined(ctx.clone());
     out.json.clear();
     let plain: Value<'js> = if let Some((named, names)) = is_named(ctx, meta, args) {
         out.json.push(b'{');
@@ -180,7 +179,8 @@ pub(crate) fn convert_args<'js>(
         for (position, param) in visible(meta).enumerate() {
             let value = args.arg(position);
             if param.kind == ParamKindMeta::Buffer {
-                take_buffer(&mut out, param, value.as_ref().unwrap_or(&undefined))?;
+                let value = value.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+                take_buffer(&mut out, param, &value)?;
             } else if let (true, Some(value)) = (simple, value) {
                 if out.json.len() > 1 {
                     out.json.push(b',');
@@ -196,7 +196,9 @@ pub(crate) fn convert_args<'js>(
         let given = visible(meta).enumerate().take(args.len());
         let plain = given.filter(|(_, p)| p.kind != ParamKindMeta::Buffer);
         for (index, (position, _)) in plain.enumerate() {
-            let value = args.arg(position).unwrap_or_else(|| undefined.clone());
+            let value = args
+                .arg(position)
+                .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
             array.set(index, value).map_err(js_err)?;
         }
         array.into_value()
@@ -223,7 +225,7 @@ pub(crate) fn convert_args<'js>(
 fn write_scalar(json: &mut Vec<u8>, value: &Value<'_>) -> bool {
     use std::io::Write as _;
     if let Some(n) = value.as_int() {
-        let _ = write!(json, "{n}");
+        json.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
     } else if let Some(f) = value.as_float() {
         if f == 0.0 {
             // -0 too, as JSON.stringify writes it.
@@ -402,11 +404,11 @@ impl<'js> IntoJsFunc<'js, EntryFn> for EntryFn {
     }
 
     fn call<'a>(&self, params: Params<'a, 'js>) -> rquickjs::Result<Value<'js>> {
-        let ctx = params.ctx().clone();
+        let ctx = params.ctx();
         if self.is_async {
-            call_async(&ctx, &self.host, self.id, self.meta, &params).map(Promise::into_value)
+            call_async(ctx, &self.host, self.id, self.meta, &params).map(Promise::into_value)
         } else {
-            call_sync(&ctx, &self.host, self.id, self.meta, &params)
+            call_sync(ctx, &self.host, self.id, self.meta, &params)
         }
     }
 }
