@@ -79,10 +79,11 @@ fn host() -> tokio::runtime::Runtime {
 /// Starts `source` (a classic script whose async calls stay in flight), then drives
 /// them to the end; `check` (a JS expression) must then be `true`.
 fn run_async(tokio: &tokio::runtime::Runtime, js: &mut JsRuntime, source: &str, check: &str) {
-    js.eval_script(source).expect("the script starts");
-    tokio
-        .block_on(js.run_event_loop())
-        .expect("the calls settle");
+    // Inside the runtime: an async entry submits its call on the calling thread.
+    tokio.block_on(async {
+        js.eval_script(source).expect("the script starts");
+        js.run_event_loop().await.expect("the calls settle");
+    });
     assert_eq!(js.eval_script(check), Ok(Some("true".to_owned())));
 }
 

@@ -448,7 +448,7 @@ const ROWS: &[Row] = &[
         target: Target::Report,
     },
     Row {
-        what: "JS → `op_add_sync` → JS round trip (JSON arguments) vs a plain rquickjs native function, 1,000 calls from a QuickJS loop",
+        what: "JS → `op_add_sync` → JS round trip vs a plain rquickjs native function, 1,000 calls from a QuickJS loop",
         group: "js_round_trip_1k",
         subject: "opkit_op_add_sync",
         floor: "floor_native_function",
