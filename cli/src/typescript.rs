@@ -142,15 +142,7 @@ fn entry_member(entry: &TableEntry, signature: &str) -> String {
     if !doc.is_empty() {
         doc += "\n\n";
     }
-    let _ = write!(
-        doc,
-        "The {} entry of `{}` (extension `{}`); permission: {}.",
-        entry.decl.mode.as_str(),
-        meta.name,
-        entry.extension,
-        meta.permission
-            .map_or("none".to_owned(), |p| format!("`{p}`")),
-    );
+    doc += &opkit_server::entry_note(entry);
     format!("{}  {}: {signature};\n", jsdoc(&doc, 1), entry.decl.entry)
 }
 

@@ -1,6 +1,7 @@
 //! `docs/ops.md` is what `opkit docs --format md` prints; `OPKIT_BLESS=1` rewrites it.
 
-use std::path::Path;
+mod common;
+
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_opkit");
@@ -16,17 +17,7 @@ fn docs(format: &str) -> String {
 
 #[test]
 fn committed_op_reference_is_fresh() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/ops.md");
-    let fresh = docs("md");
-    if std::env::var_os("OPKIT_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &fresh).unwrap();
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == fresh,
-        "docs/ops.md is stale; run `OPKIT_BLESS=1 cargo test -p opkit-cli --test docs` and review the diff"
-    );
+    common::assert_committed_is_fresh("docs/ops.md", &docs("md"), "docs");
 }
 
 #[test]

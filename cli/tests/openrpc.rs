@@ -6,15 +6,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use common::BIN;
+use common::{BIN, repo};
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn openrpc_text() -> String {
     let out = Command::new(BIN)
@@ -58,16 +54,7 @@ fn validate(document: &Path) -> (bool, String) {
 
 #[test]
 fn committed_openrpc_document_is_fresh() {
-    let path = repo().join("docs/openrpc.json");
-    let fresh = openrpc_text();
-    if std::env::var_os("OPKIT_BLESS").is_some() {
-        std::fs::write(&path, &fresh).unwrap();
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == fresh,
-        "docs/openrpc.json is stale; run `OPKIT_BLESS=1 cargo test -p opkit-cli --test openrpc` and review the diff"
-    );
+    common::assert_committed_is_fresh("docs/openrpc.json", &openrpc_text(), "openrpc");
 }
 
 #[test]

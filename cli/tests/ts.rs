@@ -7,16 +7,11 @@
 mod common;
 
 use std::io::Read as _;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
-use common::{BIN, PATIENCE, Server};
+use common::{BIN, PATIENCE, Server, repo};
 use serde_json::{Value, json};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn typescript() -> String {
     let out = Command::new(BIN)
@@ -136,16 +131,7 @@ fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
 
 #[test]
 fn committed_typescript_is_fresh() {
-    let path = repo().join("docs/opkit.ts");
-    let fresh = typescript();
-    if std::env::var_os("OPKIT_BLESS").is_some() {
-        std::fs::write(&path, &fresh).unwrap();
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == fresh,
-        "docs/opkit.ts is stale; run `OPKIT_BLESS=1 cargo test -p opkit-cli --test ts` and review the diff"
-    );
+    common::assert_committed_is_fresh("docs/opkit.ts", &typescript(), "ts");
 }
 
 #[test]

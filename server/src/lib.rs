@@ -52,7 +52,7 @@ use opkit::{
 };
 
 pub use auth::{BadToken, Token};
-pub use openrpc::{ApiInfo, OPENRPC_VERSION, openrpc};
+pub use openrpc::{ApiInfo, OPENRPC_VERSION, entry_note, openrpc};
 pub use rpc::DISCOVER;
 pub use serve::describe;
 pub use session::{Limits, SessionInfo, SessionPolicy, SessionSetup, Transport};

@@ -149,14 +149,7 @@ fn description(entry: &TableEntry, buffers: &[Value]) -> String {
         }
         text.push_str(&line);
     };
-    add(format!(
-        "The {} entry of `{}` (extension `{}`); permission: {}.",
-        entry.decl.mode.as_str(),
-        meta.name,
-        entry.extension,
-        meta.permission
-            .map_or("none".to_owned(), |p| format!("`{p}`")),
-    ));
+    add(entry_note(entry));
     if !buffers.is_empty() {
         let names: Vec<String> = buffers
             .iter()
@@ -284,6 +277,21 @@ impl Discovery {
             serde_json::to_vec(&openrpc(table, &self.info)).unwrap_or_default()
         })
     }
+}
+
+/// What a description says of every entry besides its doc comment: its mode, op,
+/// extension and permission. Shared by the OpenRPC document and the TypeScript
+/// declarations, so that the two read alike.
+pub fn entry_note(entry: &TableEntry) -> String {
+    let meta = entry.decl.meta;
+    format!(
+        "The {} entry of `{}` (extension `{}`); permission: {}.",
+        entry.decl.mode.as_str(),
+        meta.name,
+        entry.extension,
+        meta.permission
+            .map_or("none".to_owned(), |p| format!("`{p}`")),
+    )
 }
 
 #[cfg(test)]

@@ -186,3 +186,26 @@ pub async fn ws_call(ws: &mut Ws, id: u64, method: &str, params: Value) -> Value
     .await;
     ws_recv(ws).await
 }
+
+/// The workspace's root folder.
+pub fn repo() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Fails unless the committed file at `rel` (from the workspace root) is `fresh`;
+/// with `OPKIT_BLESS` set, writes `fresh` there first. `test` names the test target
+/// that rewrites it.
+pub fn assert_committed_is_fresh(rel: &str, fresh: &str, test: &str) {
+    let path = repo().join(rel);
+    if std::env::var_os("OPKIT_BLESS").is_some() {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("the folder is made");
+        }
+        std::fs::write(&path, fresh).expect("the file is written");
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "{rel} is stale; run `OPKIT_BLESS=1 cargo test -p opkit-cli --test {test}` and review the diff"
+    );
+}
