@@ -39,6 +39,10 @@ enum Command {
         /// Serve one session on stdin/stdout, one JSON message per line.
         #[arg(long)]
         stdio: bool,
+        /// Serve the ops as Model Context Protocol tools on stdin/stdout, for an
+        /// agent to launch.
+        #[arg(long, conflicts_with = "stdio")]
+        mcp: bool,
         /// A TOML config file (permissions, address, limits).
         #[arg(long)]
         config: Option<PathBuf>,
@@ -131,6 +135,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
         Command::Serve {
             addr,
             stdio,
+            mcp,
             config,
             dir,
             perms,
@@ -165,7 +170,12 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 .clone()
                 .filter(|_| addr == "127.0.0.1:8765")
                 .unwrap_or(addr);
-            serve(table, limits, token, stdio, &addr)
+            let transport = match (stdio, mcp) {
+                (_, true) => Stdio::Mcp,
+                (true, false) => Stdio::JsonRpc,
+                (false, false) => Stdio::No,
+            };
+            serve(table, limits, token, transport, &addr)
         }
         Command::Call {
             op,
@@ -236,6 +246,14 @@ fn working_folder(dir: &std::path::Path) -> Result<PathBuf, String> {
     std::fs::canonicalize(dir).map_err(|err| format!("cannot resolve {}: {err}", dir.display()))
 }
 
+/// Whether `opkit serve` serves one session on stdin and stdout, and what.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stdio {
+    No,
+    JsonRpc,
+    Mcp,
+}
+
 /// Where the token of `opkit serve` comes from.
 enum TokenFlag {
     Generate,
@@ -247,7 +265,7 @@ fn serve(
     table: std::sync::Arc<opkit::DispatchTable>,
     limits: Limits,
     token: TokenFlag,
-    stdio: bool,
+    stdio: Stdio,
     addr: &str,
 ) -> Result<ExitCode, String> {
     let builder = opkit_server::Server::builder().table(table).limits(limits);
@@ -257,13 +275,16 @@ fn serve(
         TokenFlag::Off => builder.no_token(),
     };
     let server = builder.build().map_err(|err| format!("--token: {err}"))?;
-    if stdio {
+    if stdio != Stdio::No {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|err| err.to_string())?;
-        rt.block_on(server.serve_stdio())
-            .map_err(|err| format!("stdio: {err}"))?;
+        let served = match stdio {
+            Stdio::Mcp => rt.block_on(server.serve_mcp_stdio()),
+            _ => rt.block_on(server.serve_stdio()),
+        };
+        served.map_err(|err| format!("stdio: {err}"))?;
         return Ok(ExitCode::SUCCESS);
     }
     let addr: SocketAddr = addr

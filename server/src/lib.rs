@@ -34,6 +34,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod mcp;
 mod openrpc;
 mod rpc;
 mod serve;
@@ -52,6 +53,7 @@ use opkit::{
 };
 
 pub use auth::{BadToken, Token};
+pub use mcp::MCP_PROTOCOL_VERSIONS;
 pub use openrpc::{ApiInfo, OPENRPC_VERSION, entry_note, openrpc};
 pub use rpc::DISCOVER;
 pub use serve::describe;
@@ -68,6 +70,7 @@ pub struct Server {
     token: Option<Token>,
     executor: Option<Executor>,
     discovery: Arc<openrpc::Discovery>,
+    info: ApiInfo,
 }
 
 /// Collects what a [`Server`] serves: extensions, or a table built elsewhere.
@@ -169,6 +172,15 @@ impl Server {
     /// whoever holds the pipes started the server.
     pub async fn serve_stdio(&self) -> io::Result<()> {
         serve::serve_stdio_with(self.session_config(None)).await
+    }
+
+    /// Serves the table as Model Context Protocol tools on stdin and stdout (one
+    /// JSON-RPC message per line), one session, until stdin ends: `initialize`,
+    /// `ping`, `tools/list` (one tool per op, its async entry where it has one),
+    /// `tools/call` and `notifications/cancelled`. See the crate's `mcp` module
+    /// documentation for how ops map onto tools.
+    pub async fn serve_mcp_stdio(&self) -> io::Result<()> {
+        mcp::serve_stdio(self.session_config(None), self.info.clone()).await
     }
 
     /// Answers one message as the body of an HTTP request is answered (a session of
@@ -362,7 +374,8 @@ impl ServerBuilder {
             policy: self.policy,
             token,
             executor: self.executor,
-            discovery: Arc::new(openrpc::Discovery::new(self.info)),
+            discovery: Arc::new(openrpc::Discovery::new(self.info.clone())),
+            info: self.info,
         })
     }
 }

@@ -251,7 +251,7 @@ pub async fn run_session(
 
 /// A session's runtime (the table's ops, the limits on its rids, the host's setup and
 /// policy), the permits of its calls in flight, and its limits.
-fn session_runtime(
+pub(crate) fn session_runtime(
     config: SessionConfig,
     info: &SessionInfo,
 ) -> (Runtime, tokio::sync::Semaphore, Limits) {
