@@ -180,7 +180,18 @@ impl Server {
     /// `tools/call` and `notifications/cancelled`. See the crate's `mcp` module
     /// documentation for how ops map onto tools.
     pub async fn serve_mcp_stdio(&self) -> io::Result<()> {
-        mcp::serve_stdio(self.session_config(None), self.info.clone()).await
+        self.serve_mcp(tokio::io::stdin(), tokio::io::stdout())
+            .await
+    }
+
+    /// [`serve_mcp_stdio`](Self::serve_mcp_stdio) on any byte streams: a pipe to an
+    /// agent process, a socket, or an in-memory duplex in a test.
+    pub async fn serve_mcp<R, W>(&self, input: R, output: W) -> io::Result<()>
+    where
+        R: tokio::io::AsyncRead + Unpin,
+        W: tokio::io::AsyncWrite + Unpin,
+    {
+        mcp::serve(self.session_config(None), self.info.clone(), input, output).await
     }
 
     /// Answers one message as the body of an HTTP request is answered (a session of

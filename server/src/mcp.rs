@@ -198,12 +198,18 @@ enum Action<'a> {
     Nothing,
 }
 
-/// Serves `config`'s table as MCP tools on stdin and stdout until stdin ends and every
-/// call still wanted is answered.
-pub(crate) async fn serve_stdio(
+/// Serves `config`'s table as MCP tools, one message a line on `input` and `output`,
+/// until `input` ends and every call still wanted is answered.
+pub(crate) async fn serve<R, W>(
     config: SessionConfig,
     info: crate::ApiInfo,
-) -> std::io::Result<()> {
+    input: R,
+    mut output: W,
+) -> std::io::Result<()>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
     let session = SessionInfo {
         peer: None,
         transport: Transport::Stdio,
@@ -214,8 +220,7 @@ pub(crate) async fn serve_stdio(
     let tools = tools(rt);
     let tools = &tools;
     let info = &info;
-    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
-    let mut stdout = tokio::io::stdout();
+    let mut stdin = tokio::io::BufReader::new(input);
     let mut calls = FuturesUnordered::new();
     let mut pending: HashMap<String, CancellationToken> = HashMap::new();
     let mut open = true;
@@ -281,8 +286,8 @@ pub(crate) async fn serve_stdio(
         if let Some(reply) = reply {
             let mut text = serde_json::to_vec(&reply).unwrap_or_default();
             text.push(b'\n');
-            stdout.write_all(&text).await?;
-            stdout.flush().await?;
+            output.write_all(&text).await?;
+            output.flush().await?;
         }
     }
     Ok(())
